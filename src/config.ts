@@ -1,0 +1,277 @@
+/**
+ * The only reader of `process.env`: typed settings with their defaults in one place.
+ * Every setting is listed in {@link SETTINGS} (the README's configuration table mirrors it).
+ */
+import { InputValidationError, parseDuration, validateEnum } from './validation';
+
+/** One environment variable the project reads. */
+export interface SettingDoc {
+  /** Variable name. */
+  name: string;
+  /** Default, as text (empty when none). */
+  default: string;
+  /** What it does. */
+  description: string;
+}
+
+/** Every environment variable the worker, client and CLI read. */
+export const SETTINGS: readonly SettingDoc[] = [
+  { name: 'TEMPORAL_ADDRESS', default: 'localhost:7233', description: 'Temporal frontend host:port' },
+  { name: 'TEMPORAL_NAMESPACE', default: 'default', description: 'Temporal namespace' },
+  { name: 'TEMPORAL_API_KEY', default: '', description: 'API key for Temporal Cloud (implies TLS)' },
+  {
+    name: 'TEMPORAL_TLS_*',
+    default: '',
+    description:
+      'TLS settings read by @temporalio/envconfig (TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME, …); also TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE',
+  },
+  {
+    name: 'TEMPORAL_TASK_QUEUE',
+    default: 'aps-jobs',
+    description: 'Task queue the worker polls and clients start on',
+  },
+  {
+    name: 'ALIBABA_CLOUD_ACCESS_KEY_ID',
+    default: '',
+    description:
+      'Access key ID; with the secret, used directly. Unset: the @alicloud/credentials default chain',
+  },
+  { name: 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', default: '', description: 'Access key secret (never logged)' },
+  {
+    name: 'ALIBABA_CLOUD_SECURITY_TOKEN',
+    default: '',
+    description: 'STS token that goes with a temporary key pair',
+  },
+  {
+    name: 'ADB_ENDPOINT',
+    default: '',
+    description:
+      'Endpoint override: host[:port] (HTTPS) or http(s)://host[:port]; beats the per-region adb.<region>.aliyuncs.com',
+  },
+  {
+    name: 'ADB_ENDPOINT_TYPE',
+    default: 'public',
+    description: "'public' (adb.<region>…) or 'vpc' (adb-vpc.<region>…)",
+  },
+  { name: 'ADB_CONNECT_TIMEOUT', default: '10s', description: 'Connect timeout of one API call' },
+  { name: 'ADB_READ_TIMEOUT', default: '30s', description: 'Read timeout of one API call' },
+  {
+    name: 'APS_RETRY_RULES',
+    default: '',
+    description: 'Worker-wide retry rules (JSON array), placed before the built-in defaults',
+  },
+  {
+    name: 'APS_RETRY_RULES_FILE',
+    default: '',
+    description: 'Path of a JSON file with worker-wide retry rules',
+  },
+  {
+    name: 'APS_METRICS_ADDRESS',
+    default: '',
+    description: 'host:port for the Prometheus endpoint (/metrics); off when unset',
+  },
+  { name: 'APS_LOG_FORMAT', default: 'text', description: "'text' or 'json' (one JSON object a line)" },
+  { name: 'APS_LOG_LEVEL', default: 'INFO', description: 'TRACE, DEBUG, INFO, WARN or ERROR' },
+];
+
+/** Raised when the environment holds an unusable value; names the variable and the fix. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** How the Alibaba client gets its credentials. */
+export type CredentialsConfig =
+  | {
+      /** An explicit key pair (optionally an STS token). */
+      kind: 'access-key';
+      /** Access key ID. */
+      accessKeyId: string;
+      /** Access key secret. */
+      accessKeySecret: string;
+      /** STS security token. */
+      securityToken?: string;
+    }
+  | {
+      /** The `@alicloud/credentials` default chain (env, OIDC, profile, ECS RAM role, URI). */
+      kind: 'default-chain';
+    };
+
+/** Settings of the Alibaba Cloud side. */
+export interface AlibabaConfig {
+  /** Credentials. */
+  credentials: CredentialsConfig;
+  /** Explicit endpoint (host[:port]); when unset the per-region endpoint is used. */
+  endpoint?: string;
+  /** Protocol for the endpoint. */
+  protocol: 'https' | 'http';
+  /** Public or VPC per-region endpoint. */
+  endpointType: 'public' | 'vpc';
+  /** Connect timeout in ms. */
+  connectTimeoutMs: number;
+  /** Read timeout in ms. */
+  readTimeoutMs: number;
+}
+
+/** Settings of logs and metrics. */
+export interface ObservabilityConfig {
+  /** host:port of the Prometheus endpoint, or undefined when off. */
+  metricsAddress?: string;
+  /** Log format. */
+  logFormat: 'text' | 'json';
+  /** Log level. */
+  logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+/** What the worker needs. */
+export interface WorkerConfig {
+  /** Task queue. */
+  taskQueue: string;
+  /** Alibaba side. */
+  alibaba: AlibabaConfig;
+  /** Worker-wide retry rules, unvalidated (validated by the retry module at start). */
+  retryRules?: unknown;
+  /** Where the worker-wide rules came from, for error messages. */
+  retryRulesSource?: string;
+  /** Logs and metrics. */
+  observability: ObservabilityConfig;
+}
+
+function get(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function wrap<T>(name: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof InputValidationError) {
+      throw new ConfigError(`${name}: expected ${err.expected}, got ${err.got}`);
+    }
+    throw err;
+  }
+}
+
+/** The task queue (TEMPORAL_TASK_QUEUE, default `aps-jobs`). */
+export function taskQueueFrom(env: NodeJS.ProcessEnv = process.env): string {
+  return get(env, 'TEMPORAL_TASK_QUEUE') ?? 'aps-jobs';
+}
+
+/** Parses an endpoint override: `host[:port]` or `http(s)://host[:port]`. */
+export function parseEndpoint(
+  value: string,
+  name = 'ADB_ENDPOINT',
+): { endpoint: string; protocol: 'https' | 'http' } {
+  const m = /^(?:(https?):\/\/)?([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?\/?$/.exec(value);
+  if (!m || (m[3] !== undefined && (Number(m[3]) < 1 || Number(m[3]) > 65535))) {
+    throw new ConfigError(
+      `${name}: expected host[:port] or http(s)://host[:port] (e.g. adb.cn-hangzhou.aliyuncs.com or http://127.0.0.1:9000), got ${JSON.stringify(value)}`,
+    );
+  }
+  const protocol = (m[1] ?? 'https') as 'https' | 'http';
+  return { endpoint: m[3] ? `${m[2]}:${m[3]}` : (m[2] as string), protocol };
+}
+
+/** Reads the Alibaba settings. Secrets stay in the returned object only; they are never printed. */
+export function alibabaConfigFrom(env: NodeJS.ProcessEnv = process.env): AlibabaConfig {
+  const id = get(env, 'ALIBABA_CLOUD_ACCESS_KEY_ID');
+  const secret = get(env, 'ALIBABA_CLOUD_ACCESS_KEY_SECRET');
+  const token = get(env, 'ALIBABA_CLOUD_SECURITY_TOKEN');
+  let credentials: CredentialsConfig;
+  if (id && secret) {
+    credentials = { kind: 'access-key', accessKeyId: id, accessKeySecret: secret, securityToken: token };
+  } else if (id || secret) {
+    throw new ConfigError(
+      `${id ? 'ALIBABA_CLOUD_ACCESS_KEY_SECRET' : 'ALIBABA_CLOUD_ACCESS_KEY_ID'} is not set: set both ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or neither to use the default credential chain`,
+    );
+  } else {
+    credentials = { kind: 'default-chain' };
+  }
+  const override = get(env, 'ADB_ENDPOINT');
+  const parsed = override ? parseEndpoint(override) : undefined;
+  const endpointType = wrap('ADB_ENDPOINT_TYPE', () =>
+    validateEnum(get(env, 'ADB_ENDPOINT_TYPE') ?? 'public', 'ADB_ENDPOINT_TYPE', ['public', 'vpc'] as const),
+  );
+  const connectTimeoutMs = wrap('ADB_CONNECT_TIMEOUT', () =>
+    parseDuration(get(env, 'ADB_CONNECT_TIMEOUT') ?? '10s', 'ADB_CONNECT_TIMEOUT', {
+      minMs: 100,
+      maxMs: 600_000,
+    }),
+  );
+  const readTimeoutMs = wrap('ADB_READ_TIMEOUT', () =>
+    parseDuration(get(env, 'ADB_READ_TIMEOUT') ?? '30s', 'ADB_READ_TIMEOUT', { minMs: 100, maxMs: 600_000 }),
+  );
+  return {
+    credentials,
+    endpoint: parsed?.endpoint,
+    protocol: parsed?.protocol ?? 'https',
+    endpointType,
+    connectTimeoutMs,
+    readTimeoutMs,
+  };
+}
+
+/** Reads the log and metrics settings. */
+export function observabilityConfigFrom(env: NodeJS.ProcessEnv = process.env): ObservabilityConfig {
+  const metricsAddress = get(env, 'APS_METRICS_ADDRESS');
+  if (metricsAddress !== undefined && !/^[^\s:]*:\d{1,5}$/.test(metricsAddress)) {
+    throw new ConfigError(
+      `APS_METRICS_ADDRESS: expected host:port such as 0.0.0.0:9464, got ${JSON.stringify(metricsAddress)}`,
+    );
+  }
+  const logFormat = wrap('APS_LOG_FORMAT', () =>
+    validateEnum(get(env, 'APS_LOG_FORMAT') ?? 'text', 'APS_LOG_FORMAT', ['text', 'json'] as const),
+  );
+  const logLevel = wrap('APS_LOG_LEVEL', () =>
+    validateEnum((get(env, 'APS_LOG_LEVEL') ?? 'INFO').toUpperCase(), 'APS_LOG_LEVEL', [
+      'TRACE',
+      'DEBUG',
+      'INFO',
+      'WARN',
+      'ERROR',
+    ] as const),
+  );
+  return { metricsAddress, logFormat, logLevel };
+}
+
+/** Reads everything the worker needs; throws {@link ConfigError} naming the variable on bad input. */
+export function workerConfigFrom(
+  env: NodeJS.ProcessEnv = process.env,
+  readFile: (path: string) => string = defaultReadFile,
+): WorkerConfig {
+  let retryRules: unknown;
+  let retryRulesSource: string | undefined;
+  const inline = get(env, 'APS_RETRY_RULES');
+  const file = get(env, 'APS_RETRY_RULES_FILE');
+  if (inline && file) throw new ConfigError('Set APS_RETRY_RULES or APS_RETRY_RULES_FILE, not both');
+  if (inline || file) {
+    retryRulesSource = inline ? 'APS_RETRY_RULES' : `APS_RETRY_RULES_FILE (${file})`;
+    let text: string;
+    try {
+      text = inline ?? readFile(file as string);
+    } catch (err) {
+      throw new ConfigError(`${retryRulesSource}: cannot read the file: ${(err as Error).message}`);
+    }
+    try {
+      retryRules = JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError(
+        `${retryRulesSource}: expected a JSON array of retry rules, but it is not valid JSON (${(err as Error).message})`,
+      );
+    }
+  }
+  return {
+    taskQueue: taskQueueFrom(env),
+    alibaba: alibabaConfigFrom(env),
+    retryRules,
+    retryRulesSource,
+    observability: observabilityConfigFrom(env),
+  };
+}
+
+function defaultReadFile(path: string): string {
+  // Loaded lazily so that this module stays importable where `fs` is not wanted.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('node:fs') as typeof import('node:fs');
+  return fs.readFileSync(path, 'utf8');
+}
