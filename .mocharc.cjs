@@ -4,9 +4,6 @@
 module.exports = {
   require: ['tsx/cjs', 'test/support/root-hooks.ts'],
   extension: ['ts'],
-  spec: ['test/**/*.test.ts'],
-  ignore: ['test/reliability/**'],
-  recursive: true,
   timeout: 60_000,
   slow: 5_000,
   exit: false,

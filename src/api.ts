@@ -3,7 +3,7 @@
  * failure types and workflow IDs. Pure: safe to import in workflow code.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { RetryRuleInput } from './retry/types';
 
 /** Default task queue. */
@@ -34,6 +34,10 @@ export interface RunApsJobInput {
   onCancel?: OnStopAction;
   /** Suspend the job when the deadline passes (default `leave`). */
   onTimeout?: OnStopAction;
+  /** How long the job may read as stopped while waited on before that is final (default `1m`). */
+  stoppedGrace?: DurationInput;
+  /** Bound of one API attempt: the start-to-close timeout of each activity attempt (default `2m`). */
+  activityTimeout?: DurationInput;
   /** Retry rules placed before the worker's rules and the defaults (first match wins). */
   retryRules?: RetryRuleInput[];
 }
@@ -96,6 +100,9 @@ export interface RunApsJobStatus {
 
 /** The `status` query of runApsJob. */
 export const statusQuery = defineQuery<RunApsJobStatus>('status');
+
+/** Changes what a run does with the job when it is cancelled (`aps-jobs cancel --suspend`). */
+export const setOnCancelSignal = defineSignal<[OnStopAction]>('setOnCancel');
 
 /** Failure types a run can end with (besides API error codes such as `InvalidInput`). */
 export const FailureTypes = {

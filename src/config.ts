@@ -2,7 +2,7 @@
  * The only reader of `process.env`: typed settings with their defaults in one place.
  * Every setting is listed in {@link SETTINGS} (the README's configuration table mirrors it).
  */
-import { InputValidationError, parseDuration, validateEnum } from './validation';
+import { InputValidationError, parseDuration, validateEnum, validateRegionId } from './validation';
 
 /** One environment variable the project reads. */
 export interface SettingDoc {
@@ -53,7 +53,12 @@ export const SETTINGS: readonly SettingDoc[] = [
     default: 'public',
     description: "'public' (adb.<region>…) or 'vpc' (adb-vpc.<region>…)",
   },
-  { name: 'ADB_CONNECT_TIMEOUT', default: '10s', description: 'Connect timeout of one API call' },
+  {
+    name: 'ADB_CONNECT_TIMEOUT',
+    default: '30s',
+    description:
+      'Connect timeout of one API call; the HTTP layer also applies it as an idle timer to the whole exchange, so keep it ≥ ADB_READ_TIMEOUT',
+  },
   { name: 'ADB_READ_TIMEOUT', default: '30s', description: 'Read timeout of one API call' },
   {
     name: 'APS_RETRY_RULES',
@@ -157,6 +162,17 @@ export function taskQueueFrom(env: NodeJS.ProcessEnv = process.env): string {
   return get(env, 'TEMPORAL_TASK_QUEUE') ?? 'aps-jobs';
 }
 
+/** The region for a CLI command: the flag, else ADB_REGION_ID; validated. */
+export function regionFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const value = flag ?? get(env, 'ADB_REGION_ID');
+  if (value === undefined) {
+    throw new ConfigError('--region is required (or set ADB_REGION_ID), e.g. --region cn-hangzhou');
+  }
+  return flag !== undefined
+    ? validateRegionId(value, '--region')
+    : wrap('ADB_REGION_ID', () => validateRegionId(value));
+}
+
 /** Parses an endpoint override: `host[:port]` or `http(s)://host[:port]`. */
 export function parseEndpoint(
   value: string,
@@ -193,7 +209,7 @@ export function alibabaConfigFrom(env: NodeJS.ProcessEnv = process.env): Alibaba
     validateEnum(get(env, 'ADB_ENDPOINT_TYPE') ?? 'public', 'ADB_ENDPOINT_TYPE', ['public', 'vpc'] as const),
   );
   const connectTimeoutMs = wrap('ADB_CONNECT_TIMEOUT', () =>
-    parseDuration(get(env, 'ADB_CONNECT_TIMEOUT') ?? '10s', 'ADB_CONNECT_TIMEOUT', {
+    parseDuration(get(env, 'ADB_CONNECT_TIMEOUT') ?? '30s', 'ADB_CONNECT_TIMEOUT', {
       minMs: 100,
       maxMs: 600_000,
     }),

@@ -1,0 +1,151 @@
+/**
+ * The worker: one Runtime, one connection, one Worker on the `aps-jobs` task queue (by default),
+ * and a clean shutdown on SIGINT/SIGTERM. `npm run worker`, `aps-jobs worker`, or `node lib/worker.js`.
+ */
+import { existsSync } from 'node:fs';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { createActivities, type ActivityObservers } from './activities';
+import { checkCredentials, createApsApi, type ApsClientOptions } from './aps/client';
+import type { ApsApi } from './aps/types';
+import { ConfigError, workerConfigFrom, type ObservabilityConfig, type WorkerConfig } from './config';
+import { validateRetryRules } from './retry';
+import type { RetryRule } from './retry/types';
+import { InputValidationError } from './validation';
+import { createMetricObservers, recordApiCall } from './metrics';
+
+/** Options of {@link createApsWorker}. */
+export interface ApsWorkerOptions {
+  /** Connection to the Temporal server. */
+  connection: NativeConnection;
+  /** Namespace (default `default`). */
+  namespace?: string;
+  /** Task queue. */
+  taskQueue: string;
+  /** The APS API the activities call. */
+  aps: ApsApi;
+  /** Worker-wide retry rules, validated. */
+  workerRules?: RetryRule[];
+  /** Metric hooks. */
+  observers?: ActivityObservers;
+  /** A prebuilt workflow bundle (`npm run bundle`); otherwise the workflows are bundled at start. */
+  workflowBundlePath?: string;
+  /** Worker identity. */
+  identity?: string;
+  /** Max concurrent activity executions (default 100). */
+  maxConcurrentActivityTaskExecutions?: number;
+}
+
+/** Creates the worker with the package's workflows and activities. */
+export async function createApsWorker(opts: ApsWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace ?? 'default',
+    taskQueue: opts.taskQueue,
+    identity: opts.identity,
+    ...(opts.workflowBundlePath
+      ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+      : { workflowsPath: require.resolve('./workflows') }),
+    activities: createActivities({ aps: opts.aps, workerRules: opts.workerRules, observers: opts.observers }),
+    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
+  });
+}
+
+/** Validates the worker-wide rules from the environment; a bad rule is a {@link ConfigError}. */
+export function workerRulesFrom(config: WorkerConfig): RetryRule[] | undefined {
+  if (config.retryRules === undefined) return undefined;
+  try {
+    return validateRetryRules(config.retryRules, config.retryRulesSource ?? 'APS_RETRY_RULES');
+  } catch (err) {
+    if (err instanceof InputValidationError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+/** The APS client options from the worker config. */
+export function apsClientOptions(
+  config: WorkerConfig,
+  extra: Partial<ApsClientOptions> = {},
+): ApsClientOptions {
+  const a = config.alibaba;
+  return {
+    credentials: a.credentials,
+    endpoint: a.endpoint,
+    protocol: a.protocol,
+    endpointType: a.endpointType,
+    connectTimeoutMs: a.connectTimeoutMs,
+    readTimeoutMs: a.readTimeoutMs,
+    ...extra,
+  };
+}
+
+/** Installs the Runtime: logger (text or JSON lines) and, when configured, the Prometheus exporter. */
+export function installRuntime(obs: ObservabilityConfig): void {
+  const logger =
+    obs.logFormat === 'json'
+      ? new DefaultLogger(obs.logLevel as LogLevel, (entry) => {
+          process.stderr.write(
+            `${JSON.stringify({
+              time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(),
+              level: entry.level,
+              message: entry.message,
+              ...entry.meta,
+            })}\n`,
+          );
+        })
+      : new DefaultLogger(obs.logLevel as LogLevel);
+  Runtime.install({
+    logger,
+    telemetryOptions: obs.metricsAddress
+      ? { metrics: { prometheus: { bindAddress: obs.metricsAddress } } }
+      : undefined,
+  });
+}
+
+/** Reads the environment, checks it, and runs the worker until SIGINT/SIGTERM. */
+export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = workerConfigFrom(env);
+  const workerRules = workerRulesFrom(config);
+  installRuntime(config.observability);
+  const metricsOn = config.observability.metricsAddress !== undefined;
+  const clientOptions = apsClientOptions(config, metricsOn ? { onCall: recordApiCall } : {});
+  await checkCredentials(clientOptions).catch((err: unknown) => {
+    throw new ConfigError(`Alibaba Cloud credentials are unusable: ${(err as Error).message}`);
+  });
+  const connect = loadClientConnectConfig();
+  const connection = await NativeConnection.connect(connect.connectionOptions);
+  const bundle = env.APS_WORKFLOW_BUNDLE;
+  if (bundle && !existsSync(bundle)) {
+    throw new ConfigError(`APS_WORKFLOW_BUNDLE: no file at ${bundle}; run 'npm run bundle' or unset it`);
+  }
+  try {
+    const worker = await createApsWorker({
+      connection,
+      namespace: connect.namespace,
+      taskQueue: config.taskQueue,
+      aps: createApsApi(clientOptions),
+      workerRules,
+      observers: metricsOn ? createMetricObservers() : undefined,
+      workflowBundlePath: bundle,
+    });
+    Runtime.instance().logger.info('worker started', {
+      taskQueue: config.taskQueue,
+      namespace: connect.namespace ?? 'default',
+      endpoint: clientOptions.endpoint ?? `per-region (${clientOptions.endpointType})`,
+      metrics: config.observability.metricsAddress ?? 'off',
+    });
+    // The Runtime turns SIGINT/SIGTERM into a graceful shutdown: in-flight activities finish or
+    // are cancelled with reason "worker shutdown", which never suspends a job.
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  runWorkerFromEnv().catch((err: unknown) => {
+    const msg = err instanceof ConfigError ? err.message : err instanceof Error ? err.message : String(err);
+    process.stderr.write(`worker: ${msg}\n`);
+    process.exit(1);
+  });
+}

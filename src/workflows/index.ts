@@ -1,0 +1,4 @@
+/**
+ * The workflows this package registers: the one `workflowsPath` target.
+ */
+export { runApsJob } from './run-aps-job';

@@ -1,0 +1,101 @@
+/**
+ * A scripted fake of our own ApsApi interface, for unit tests of single activities only.
+ */
+import {
+  ApsApiError,
+  type ApsApi,
+  type ApsError,
+  type JobDetail,
+  type JobRef,
+  type ListJobsResult,
+  type StatusClass,
+} from '../../src/aps/types';
+
+/** One scripted answer: a raw status / success, or an error. */
+export type FakeAnswer =
+  { status: string; class: StatusClass } | { error: Partial<ApsError> & { code: string } };
+
+/** A fake whose describe/start/suspend answers come from queues; the last answer repeats. */
+export class FakeAps implements ApsApi {
+  readonly calls: { action: string; ref: JobRef }[] = [];
+  describeAnswers: FakeAnswer[] = [];
+  startAnswers: FakeAnswer[] = [];
+  suspendAnswers: FakeAnswer[] = [];
+  listResult: ListJobsResult = { jobs: [], pageNumber: 1, pageSize: 100, totalCount: 0, raw: {} };
+
+  count(action: string): number {
+    return this.calls.filter((c) => c.action === action).length;
+  }
+
+  private next(queue: FakeAnswer[]): FakeAnswer {
+    const a = queue.length > 1 ? queue.shift() : queue[0];
+    if (!a) throw new Error('FakeAps: no scripted answer');
+    return a;
+  }
+
+  private static fail(a: FakeAnswer): void {
+    if ('error' in a) {
+      throw new ApsApiError({
+        message: 'scripted',
+        retryClass: 'unknown',
+        ambiguous: false,
+        raw: {},
+        ...a.error,
+      });
+    }
+  }
+
+  describeJob(ref: JobRef): Promise<JobDetail> {
+    this.calls.push({ action: 'DescribeApsJobDetail', ref });
+    const a = this.next(this.describeAnswers);
+    try {
+      FakeAps.fail(a);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    const s = a as { status: string; class: StatusClass };
+    return Promise.resolve({
+      apsJobId: ref.apsJobId,
+      status: { raw: s.status, class: s.class },
+      detail: { Status: s.status },
+      raw: {},
+    });
+  }
+
+  private simple(action: string, queue: FakeAnswer[], ref: JobRef) {
+    this.calls.push({ action, ref });
+    const a = this.next(queue);
+    try {
+      FakeAps.fail(a);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return Promise.resolve({ apsJobId: ref.apsJobId, requestId: `req-${this.calls.length}`, raw: {} });
+  }
+
+  startJob(ref: JobRef) {
+    return this.simple('StartApsJob', this.startAnswers, ref);
+  }
+
+  suspendJob(ref: JobRef) {
+    return this.simple('SuspendApsJob', this.suspendAnswers, ref);
+  }
+
+  listJobs(): Promise<ListJobsResult> {
+    this.calls.push({ action: 'DescribeApsJobs', ref: { regionId: '', apsJobId: '' } });
+    return Promise.resolve(this.listResult);
+  }
+}
+
+/** Shorthands for scripted answers. */
+export const S = {
+  running: { status: 'Running', class: 'running' } as FakeAnswer,
+  suspended: { status: 'Suspended', class: 'stopped' } as FakeAnswer,
+  starting: { status: 'Starting', class: 'transitional' } as FakeAnswer,
+  completed: { status: 'COMPLETED', class: 'completed' } as FakeAnswer,
+  failed: { status: 'Failed', class: 'failed' } as FakeAnswer,
+  ok: { status: 'OK', class: 'running' } as FakeAnswer,
+  err: (code: string, retryClass: ApsError['retryClass'], extra: Partial<ApsError> = {}): FakeAnswer => ({
+    error: { code, retryClass, ...extra },
+  }),
+};
