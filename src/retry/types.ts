@@ -13,6 +13,8 @@ export type RuleDuration = string | number;
 export interface RetryRuleInput {
   /** A name for messages, metrics and counters (default: `<source>[<index>]`). Unique within one list. */
   name?: string;
+  /** Why the rule exists, for documentation tables and logs (free text, optional). */
+  description?: string;
   /**
    * What the rule matches: exact codes (`Throttling.User`), prefix wildcards (`Throttling.*`),
    * retry classes (`@throttled`, `@transient`, `@permanent`, `@unknown`) or `*` (anything).
@@ -36,6 +38,8 @@ export interface RetryRuleInput {
 export interface RetryRule {
   /** Unique name. */
   name: string;
+  /** Why the rule exists (free text). */
+  description?: string;
   /** Matchers, as in {@link RetryRuleInput.errorEquals}. */
   errorEquals: string[];
   /** Retries allowed in all; 0 means never retry. */
@@ -83,4 +87,12 @@ export interface RetryDecision {
   reason: string;
   /** Updated counters, to be saved before the failure is thrown. */
   counters: RuleCounters;
+  /** Why no retry was granted (when not `retry`), for metrics and tests that must not parse `reason`. */
+  stopReason?: RetryStopReason;
 }
+
+/**
+ * Why a failure is final: no rule matched, the rule allows no retries, its retry count is used up,
+ * or its time budget is spent.
+ */
+export type RetryStopReason = 'no-rule' | 'no-retries' | 'max-attempts' | 'max-elapsed';
