@@ -84,13 +84,14 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
   const ref = { regionId: cfg.regionId, apsJobId: cfg.apsJobId };
   const remainingMs = (): number => deadline - Date.now();
 
-  // Every failure is final for Temporal's own policy only at these outer bounds: the activities
-  // decide per attempt (non-retryable or nextRetryDelay) from the error-code rules.
+  // Temporal's retry policy is only the outer bound (unlimited attempts until the run's deadline,
+  // the schedule-to-close): each attempt's failure says non-retryable or nextRetryDelay, as the
+  // error-code rules decide.
   const activities = (scheduleToCloseMs: number) =>
     proxyActivities<Activities>({
       startToCloseTimeout: cfg.activityTimeoutMs,
       scheduleToCloseTimeout: Math.max(1, scheduleToCloseMs),
-      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 0 },
+      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
     });
 
   const timeoutFailure = (cause?: Error): ApplicationFailure =>

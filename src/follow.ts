@@ -1,0 +1,116 @@
+/**
+ * Following a job's run with live progress: a redrawn line on a terminal, plain lines otherwise.
+ */
+import logUpdate from 'log-update';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, TerminatedFailure } from '@temporalio/common';
+import type { RunApsJobResult } from './api';
+import { describeJobRun, jobRunHandle, type JobRunView } from './client';
+import { formatMs } from './validation';
+
+/** How a followed run ended. */
+export type FollowOutcome =
+  | { ok: true; result: RunApsJobResult }
+  | { ok: false; reason: string; failureType?: string; details?: unknown };
+
+/** One progress snapshot, as printed. */
+export interface ProgressLine {
+  /** Run phase (or the execution status once closed). */
+  phase: string;
+  /** Raw job status last seen. */
+  jobStatus?: string;
+  /** Attempt of the activity in progress. */
+  attempt?: number;
+  /** Type of the last failure of that activity (an API code; ApsJobNotReady while waiting). */
+  lastError?: string;
+  /** Elapsed since the run started, ms. */
+  elapsedMs: number;
+}
+
+/** Builds the progress snapshot from a run view. */
+export function progressOf(view: JobRunView, nowMs: number): ProgressLine {
+  const a = view.activity;
+  return {
+    phase: view.status?.phase ?? view.executionStatus.toLowerCase(),
+    jobStatus: a?.lastJobStatus ?? view.status?.lastStatus,
+    attempt: a?.attempt,
+    lastError: a?.lastFailureType ?? view.status?.lastErrorCode,
+    elapsedMs: nowMs - view.startTime.getTime(),
+  };
+}
+
+/** Formats a progress snapshot as one line. */
+export function formatProgress(p: ProgressLine): string {
+  const parts = [`phase=${p.phase}`];
+  if (p.jobStatus) parts.push(`job=${p.jobStatus}`);
+  if (p.attempt !== undefined) parts.push(`attempt=${p.attempt}`);
+  if (p.lastError && p.lastError !== 'ApsJobNotReady') parts.push(`last-error=${p.lastError}`);
+  parts.push(`elapsed=${formatMs(Math.max(0, Math.round(p.elapsedMs)))}`);
+  return parts.join('  ');
+}
+
+/** Explains a run's failure in one line. */
+export function explainFailure(err: unknown): { reason: string; failureType?: string; details?: unknown } {
+  if (err instanceof WorkflowFailedError) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) {
+      return {
+        reason: `${cause.type ?? 'Failed'}: ${cause.message}`,
+        failureType: cause.type ?? undefined,
+        details: cause.details,
+      };
+    }
+    if (cause instanceof CancelledFailure) return { reason: 'cancelled', failureType: 'Cancelled' };
+    if (cause instanceof TerminatedFailure) return { reason: 'terminated', failureType: 'Terminated' };
+    return { reason: cause?.message ?? err.message };
+  }
+  return { reason: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * Follows a job's run until it closes, writing progress to `out` (redrawn on a TTY, a line per
+ * change otherwise, nothing when `quiet`).
+ */
+export async function followJobRun(
+  client: Client,
+  regionId: string,
+  apsJobId: string,
+  opts: { out?: NodeJS.WriteStream; quiet?: boolean; intervalMs?: number } = {},
+): Promise<FollowOutcome> {
+  const out = opts.out ?? process.stderr;
+  const tty = out.isTTY === true;
+  const render = tty ? logUpdate.create(out) : undefined;
+  const handle = jobRunHandle(client, regionId, apsJobId);
+  let last = '';
+  let done = false;
+  const resultPromise = handle.result().finally(() => {
+    done = true;
+  });
+  resultPromise.catch(() => undefined);
+  try {
+    while (!done) {
+      try {
+        const view = await describeJobRun(client, regionId, apsJobId);
+        const line = formatProgress(progressOf(view, Date.now()));
+        if (!opts.quiet) {
+          if (render) render(line);
+          else if (line.replace(/elapsed=\S+/, '') !== last.replace(/elapsed=\S+/, ''))
+            out.write(`${line}\n`);
+        }
+        last = line;
+      } catch {
+        // A describe may fail while the server is busy; the next tick tries again.
+      }
+      await Promise.race([resultPromise.catch(() => undefined), sleep(opts.intervalMs ?? 500)]);
+    }
+    render?.done();
+    return { ok: true, result: await resultPromise };
+  } catch (err) {
+    render?.done();
+    return { ok: false, ...explainFailure(err) };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
