@@ -1,13 +1,21 @@
 /**
- * Validation of runApsJob's input, shared by the workflow (first thing it does), the client
- * helpers and the CLI (before anything is started). Pure: safe in workflow code.
+ * Validation of runApsJob's and superviseApsJob's inputs, shared by the workflows (first thing
+ * they do), the client helpers and the CLI (before anything is started). Pure: safe in workflow code.
  */
-import type { JobTarget, OnStopAction, RunApsJobInput } from './api';
+import type {
+  JobRestart,
+  JobTarget,
+  OnStopAction,
+  RunApsJobInput,
+  SuperviseApsJobInput,
+  SupervisorCarriedState,
+} from './api';
 import { validateRetryRules } from './retry';
 import type { RetryRuleInput } from './retry/types';
 import {
   InputValidationError,
   describeValue,
+  formatMs,
   parseDuration,
   validateApsJobId,
   validateEnum,
@@ -36,6 +44,37 @@ export interface NormalizedRunInput {
   activityTimeoutMs: number;
   /** Workflow-level rules as given (validated). */
   retryRules?: RetryRuleInput[];
+  /** Restarts after a failed status; absent when the job is not to be restarted. */
+  jobFailure?: NormalizedJobFailure;
+}
+
+/** A backoff schedule in milliseconds. */
+export interface NormalizedBackoff {
+  /** First delay, ms. */
+  initialIntervalMs: number;
+  /** Growth factor. */
+  backoffCoefficient: number;
+  /** Longest delay, ms. */
+  maximumIntervalMs: number;
+}
+
+/** `onJobFailure` with defaults applied. */
+export interface NormalizedJobFailure extends NormalizedBackoff {
+  /** Restarts allowed. */
+  maxRestarts: number;
+}
+
+/** Defaults of `onJobFailure` (when `restart` is true). */
+export const JOB_FAILURE_DEFAULTS = {
+  maxRestarts: 3,
+  initialInterval: '10s',
+  backoffCoefficient: 2,
+  maximumInterval: '10m',
+};
+
+/** The delay before restart number `n` (0-based): `initial × coefficient^n`, capped. */
+export function backoffMs(b: NormalizedBackoff, n: number): number {
+  return Math.min(b.maximumIntervalMs, Math.round(b.initialIntervalMs * b.backoffCoefficient ** n));
 }
 
 /** Defaults of runApsJob's optional fields. */
@@ -60,6 +99,7 @@ const KNOWN_FIELDS = new Set([
   'stoppedGrace',
   'activityTimeout',
   'retryRules',
+  'onJobFailure',
 ]);
 
 /**
@@ -83,8 +123,10 @@ export function normalizeRunInput(input: unknown): NormalizedRunInput {
   const regionId = validateRegionId(raw.regionId);
   const apsJobId = validateApsJobId(raw.apsJobId);
   const target = validateEnum(raw.target ?? RUN_DEFAULTS.target, 'target', ['running', 'completed'] as const);
+  // The server does not hand out an activity retry sooner than about a second after the failure,
+  // so a shorter interval would only be a promise it cannot keep.
   const pollIntervalMs = parseDuration(raw.pollInterval ?? RUN_DEFAULTS.pollInterval, 'pollInterval', {
-    minMs: 100,
+    minMs: 1000,
     maxMs: 24 * 3_600_000,
   });
   const timeoutMs = parseDuration(raw.timeout ?? RUN_DEFAULTS.timeout, 'timeout', {
@@ -115,6 +157,7 @@ export function normalizeRunInput(input: unknown): NormalizedRunInput {
     validateRetryRules(raw.retryRules, 'retryRules');
     retryRules = raw.retryRules;
   }
+  const jobFailure = normalizeJobFailure(raw.onJobFailure);
   return {
     regionId,
     apsJobId,
@@ -126,5 +169,285 @@ export function normalizeRunInput(input: unknown): NormalizedRunInput {
     stoppedGraceMs,
     activityTimeoutMs,
     retryRules,
+    ...(jobFailure ? { jobFailure } : {}),
   };
+}
+
+/** Checks that `value` is a plain object with only `known` keys; returns it. */
+function validateObject(value: unknown, field: string, known: readonly string[]): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InputValidationError(field, `an object with ${known.join(', ')}`, describeValue(value));
+  }
+  const obj = value as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!known.includes(key)) {
+      throw new InputValidationError(
+        `${field}.${key}`,
+        `no such field (known: ${known.join(', ')})`,
+        'a value',
+      );
+    }
+  }
+  return obj;
+}
+
+/** Validates an integer within bounds. */
+function validateInt(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InputValidationError(field, `an integer from ${min} to ${max}`, describeValue(value));
+  }
+  return value;
+}
+
+/** Validates a backoff's three fields (prefix names the parent field). */
+function normalizeBackoff(
+  obj: Record<string, unknown>,
+  prefix: string,
+  defaults: { initialInterval: string; backoffCoefficient: number; maximumInterval: string },
+): NormalizedBackoff {
+  const initialIntervalMs = parseDuration(
+    obj.initialInterval ?? defaults.initialInterval,
+    `${prefix}.initialInterval`,
+    { maxMs: 24 * 3_600_000 },
+  );
+  const coefficient = obj.backoffCoefficient ?? defaults.backoffCoefficient;
+  if (
+    typeof coefficient !== 'number' ||
+    !Number.isFinite(coefficient) ||
+    coefficient < 1 ||
+    coefficient > 100
+  ) {
+    throw new InputValidationError(
+      `${prefix}.backoffCoefficient`,
+      'a number from 1 to 100',
+      describeValue(coefficient),
+    );
+  }
+  const maximumIntervalMs = parseDuration(
+    obj.maximumInterval ?? defaults.maximumInterval,
+    `${prefix}.maximumInterval`,
+    { maxMs: 24 * 3_600_000 },
+  );
+  if (maximumIntervalMs < initialIntervalMs) {
+    throw new InputValidationError(
+      `${prefix}.maximumInterval`,
+      `a duration no shorter than ${prefix}.initialInterval (${formatMs(initialIntervalMs)})`,
+      describeValue(obj.maximumInterval ?? defaults.maximumInterval),
+    );
+  }
+  return { initialIntervalMs, backoffCoefficient: coefficient, maximumIntervalMs };
+}
+
+/** Validates runApsJob's `onJobFailure`; undefined when the job is not to be restarted. */
+export function normalizeJobFailure(value: unknown): NormalizedJobFailure | undefined {
+  if (value === undefined) return undefined;
+  const field = 'onJobFailure';
+  const obj = validateObject(value, field, [
+    'restart',
+    'maxRestarts',
+    'initialInterval',
+    'backoffCoefficient',
+    'maximumInterval',
+  ]);
+  if (typeof obj.restart !== 'boolean') {
+    throw new InputValidationError(`${field}.restart`, 'true or false', describeValue(obj.restart));
+  }
+  const maxRestarts = validateInt(
+    obj.maxRestarts ?? JOB_FAILURE_DEFAULTS.maxRestarts,
+    `${field}.maxRestarts`,
+    0,
+    1000,
+  );
+  const backoff = normalizeBackoff(obj, field, JOB_FAILURE_DEFAULTS);
+  return obj.restart ? { maxRestarts, ...backoff } : undefined;
+}
+
+/** Bounds of a supervisor's check interval (input and `setCheckInterval`). */
+export const CHECK_INTERVAL_BOUNDS = { minMs: 100, maxMs: 24 * 3_600_000 };
+
+/** Validates a check interval; throws {@link InputValidationError} naming `field`. */
+export function validateCheckInterval(value: unknown, field = 'checkInterval'): number {
+  return parseDuration(value, field, CHECK_INTERVAL_BOUNDS);
+}
+
+/** Defaults of superviseApsJob's optional fields. */
+export const SUPERVISE_DEFAULTS = {
+  checkInterval: '5m',
+  pollInterval: '30s',
+  startTimeout: '1h',
+  stoppedGrace: '1m',
+  activityTimeout: '2m',
+  onCancel: 'leave' as OnStopAction,
+  maxChecksPerRun: 500,
+  restartPolicy: {
+    maxPerWindow: 5,
+    window: '1h',
+    initialInterval: '10s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+  },
+};
+
+/** superviseApsJob's input with defaults applied and durations in milliseconds. */
+export interface NormalizedSuperviseInput {
+  /** Region. */
+  regionId: string;
+  /** Job ID. */
+  apsJobId: string;
+  /** Check interval, ms. */
+  checkIntervalMs: number;
+  /** Poll interval while bringing the job up, ms. */
+  pollIntervalMs: number;
+  /** Bound of bringing the job up, ms. */
+  startTimeoutMs: number;
+  /** Stopped grace right after a start, ms. */
+  stoppedGraceMs: number;
+  /** Bound of one API attempt, ms. */
+  activityTimeoutMs: number;
+  /** Action on cancellation. */
+  onCancel: OnStopAction;
+  /** Restarts allowed per window. */
+  maxRestartsPerWindow: number;
+  /** The window, ms. */
+  windowMs: number;
+  /** Backoff before restarts. */
+  backoff: NormalizedBackoff;
+  /** Checks per run before continuing as new. */
+  maxChecksPerRun: number;
+  /** Workflow-level rules as given (validated). */
+  retryRules?: RetryRuleInput[];
+  /** State from the previous run, when continued as new. */
+  carried?: SupervisorCarriedState;
+}
+
+const SUPERVISE_FIELDS = [
+  'regionId',
+  'apsJobId',
+  'checkInterval',
+  'pollInterval',
+  'startTimeout',
+  'stoppedGrace',
+  'activityTimeout',
+  'onCancel',
+  'restartPolicy',
+  'maxChecksPerRun',
+  'retryRules',
+  'carried',
+];
+
+/**
+ * Validates and normalizes superviseApsJob's input; throws {@link InputValidationError} naming
+ * the first bad field.
+ */
+export function normalizeSuperviseInput(input: unknown): NormalizedSuperviseInput {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InputValidationError('input', 'an object like { regionId, apsJobId }', describeValue(input));
+  }
+  const raw = input as Record<string, unknown> & Partial<SuperviseApsJobInput>;
+  for (const key of Object.keys(raw)) {
+    if (!SUPERVISE_FIELDS.includes(key)) {
+      throw new InputValidationError(key, `no such field (known: ${SUPERVISE_FIELDS.join(', ')})`, 'a value');
+    }
+  }
+  const d = SUPERVISE_DEFAULTS;
+  const regionId = validateRegionId(raw.regionId);
+  const apsJobId = validateApsJobId(raw.apsJobId);
+  const checkIntervalMs = validateCheckInterval(raw.checkInterval ?? d.checkInterval);
+  const pollIntervalMs = parseDuration(raw.pollInterval ?? d.pollInterval, 'pollInterval', {
+    minMs: 100,
+    maxMs: 24 * 3_600_000,
+  });
+  const startTimeoutMs = parseDuration(raw.startTimeout ?? d.startTimeout, 'startTimeout', {
+    minMs: 1000,
+    maxMs: 7 * 86_400_000,
+  });
+  const stoppedGraceMs = parseDuration(raw.stoppedGrace ?? d.stoppedGrace, 'stoppedGrace', {
+    maxMs: 24 * 3_600_000,
+  });
+  const activityTimeoutMs = parseDuration(raw.activityTimeout ?? d.activityTimeout, 'activityTimeout', {
+    minMs: 1000,
+    maxMs: 3_600_000,
+  });
+  const onCancel = validateEnum(raw.onCancel ?? d.onCancel, 'onCancel', ['suspend', 'leave'] as const);
+  const policy = validateObject(raw.restartPolicy ?? {}, 'restartPolicy', [
+    'maxPerWindow',
+    'window',
+    'initialInterval',
+    'backoffCoefficient',
+    'maximumInterval',
+  ]);
+  const maxRestartsPerWindow = validateInt(
+    policy.maxPerWindow ?? d.restartPolicy.maxPerWindow,
+    'restartPolicy.maxPerWindow',
+    0,
+    1000,
+  );
+  const windowMs = parseDuration(policy.window ?? d.restartPolicy.window, 'restartPolicy.window', {
+    minMs: 1000,
+    maxMs: 30 * 86_400_000,
+  });
+  const backoff = normalizeBackoff(policy, 'restartPolicy', d.restartPolicy);
+  const maxChecksPerRun = validateInt(raw.maxChecksPerRun ?? d.maxChecksPerRun, 'maxChecksPerRun', 1, 10_000);
+  let retryRules: RetryRuleInput[] | undefined;
+  if (raw.retryRules !== undefined) {
+    validateRetryRules(raw.retryRules, 'retryRules');
+    retryRules = raw.retryRules;
+  }
+  const carried = raw.carried === undefined ? undefined : validateCarried(raw.carried);
+  return {
+    regionId,
+    apsJobId,
+    checkIntervalMs,
+    pollIntervalMs,
+    startTimeoutMs,
+    stoppedGraceMs,
+    activityTimeoutMs,
+    onCancel,
+    maxRestartsPerWindow,
+    windowMs,
+    backoff,
+    maxChecksPerRun,
+    retryRules,
+    ...(carried ? { carried } : {}),
+  };
+}
+
+/** Shallow check of the state a supervisor carries across continue-as-new. */
+function validateCarried(value: unknown): SupervisorCarriedState {
+  const field = 'carried';
+  const obj = validateObject(value, field, [
+    'recentRestarts',
+    'totalRestarts',
+    'totalChecks',
+    'runs',
+    'paused',
+    'supervisingSince',
+    'runningSince',
+    'lastFailure',
+    'lastStatus',
+    'nextCheckAt',
+  ]);
+  if (!Array.isArray(obj.recentRestarts)) {
+    throw new InputValidationError(`${field}.recentRestarts`, 'an array', describeValue(obj.recentRestarts));
+  }
+  (obj.recentRestarts as unknown[]).forEach((r, i) => {
+    const at = (r as Partial<JobRestart> | null)?.failure?.at;
+    if (typeof at !== 'string' || Number.isNaN(Date.parse(at))) {
+      throw new InputValidationError(`${field}.recentRestarts[${i}]`, 'a restart record', describeValue(r));
+    }
+  });
+  for (const k of ['totalRestarts', 'totalChecks', 'runs'] as const) {
+    validateInt(obj[k], `${field}.${k}`, 0, Number.MAX_SAFE_INTEGER);
+  }
+  if (typeof obj.paused !== 'boolean') {
+    throw new InputValidationError(`${field}.paused`, 'true or false', describeValue(obj.paused));
+  }
+  if (typeof obj.supervisingSince !== 'string') {
+    throw new InputValidationError(
+      `${field}.supervisingSince`,
+      'an ISO-8601 time',
+      describeValue(obj.supervisingSince),
+    );
+  }
+  return obj as unknown as SupervisorCarriedState;
 }

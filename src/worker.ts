@@ -83,7 +83,7 @@ export function apsClientOptions(
 export function installRuntime(obs: ObservabilityConfig): void {
   const logger =
     obs.logFormat === 'json'
-      ? new DefaultLogger(obs.logLevel as LogLevel, (entry) => {
+      ? new DefaultLogger(obs.logLevel, (entry) => {
           process.stderr.write(
             `${JSON.stringify({
               time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(),
@@ -93,7 +93,7 @@ export function installRuntime(obs: ObservabilityConfig): void {
             })}\n`,
           );
         })
-      : new DefaultLogger(obs.logLevel as LogLevel);
+      : new DefaultLogger(obs.logLevel);
   Runtime.install({
     logger,
     telemetryOptions: obs.metricsAddress

@@ -8,25 +8,28 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
+  sleep,
   TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
   log,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities, JobFailedDetails, StartApsJobResult } from '../activities';
 import {
   ApsJobIdKey,
   ApsPhaseKey,
   FailureTypes,
   setOnCancelSignal,
   statusQuery,
+  type JobFailureRecord,
+  type JobRestart,
   type OnStopAction,
   type RunApsJobInput,
   type RunApsJobResult,
   type RunApsJobStatus,
   type RunPhase,
 } from '../api';
-import { normalizeRunInput, type NormalizedRunInput } from '../input';
+import { backoffMs, normalizeRunInput, type NormalizedRunInput } from '../input';
 import { InputValidationError } from '../validation';
 
 /** A transitional job is watched this long before it is started anyway (someone's start may be in progress). */
@@ -35,7 +38,8 @@ const SETTLE_MS = 60_000;
 const SUSPEND_BUDGET_MS = 5 * 60_000;
 
 /**
- * Starts the job (idempotently) and polls it to `target`. Fails with an ApplicationFailure whose
+ * Starts the job (idempotently) and polls it to `target`; with `onJobFailure`, restarts it after a
+ * backoff when it fails while waited on, within a budget. Fails with an ApplicationFailure whose
  * type says why: the API code, `ApsJobFailed`, `ApsJobStopped`, `ApsJobTimeout` or `InvalidWorkflowInput`.
  */
 export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult> {
@@ -53,7 +57,10 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
     attempts: 0,
     workflowStartedAt: new Date(workflowStartedAt).toISOString(),
     deadline: new Date(workflowStartedAt).toISOString(),
+    restarts: [],
   };
+  const restarts = status.restarts;
+  const failures: JobFailureRecord[] = [];
   setHandler(statusQuery, () => status);
   let onCancelOverride: OnStopAction | undefined;
   setHandler(setOnCancelSignal, (action) => {
@@ -91,7 +98,7 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
     proxyActivities<Activities>({
       startToCloseTimeout: cfg.activityTimeoutMs,
       scheduleToCloseTimeout: Math.max(1, scheduleToCloseMs),
-      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+      retry: { initialInterval: 100, backoffCoefficient: 2, maximumInterval: '1m' },
     });
 
   const timeoutFailure = (cause?: Error): ApplicationFailure =>
@@ -99,7 +106,13 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
       type: FailureTypes.ApsJobTimeout,
       message: `APS job ${cfg.apsJobId} did not reach ${cfg.target} within ${cfg.timeoutMs} ms`,
       nonRetryable: true,
-      details: [{ lastStatus: status.lastStatus, lastErrorCode: status.lastErrorCode }],
+      details: [
+        {
+          lastStatus: status.lastStatus,
+          lastErrorCode: status.lastErrorCode,
+          ...(failures.length > 0 ? { failures } : {}),
+        },
+      ],
       cause,
     });
 
@@ -111,8 +124,7 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
     );
   };
 
-  try {
-    if (remainingMs() <= 0) throw timeoutFailure();
+  const startJob = async (): Promise<StartApsJobResult> => {
     setPhase('starting');
     const start = await activities(remainingMs()).startApsJob({
       ...ref,
@@ -126,17 +138,74 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
       lastStatus: start.status,
       startedAt: new Date(start.at).toISOString(),
     });
+    return start;
+  };
 
-    setPhase('waiting');
-    if (remainingMs() <= 0) throw timeoutFailure();
-    const reached = await activities(remainingMs()).waitForApsJob({
-      ...ref,
-      target: cfg.target,
-      pollIntervalMs: cfg.pollIntervalMs,
-      stoppedGraceMs: cfg.stoppedGraceMs,
-      retryRules: cfg.retryRules,
-      startedAt: start.at,
+  /** The job failed while waited on: restart it after the backoff, or fail when the budget is spent. */
+  const restartAfter = async (err: ActivityFailure, failed: JobFailedDetails): Promise<StartApsJobResult> => {
+    const policy = cfg.jobFailure;
+    if (!policy) throw err;
+    const failure: JobFailureRecord = {
+      at: new Date(Date.now()).toISOString(),
+      status: failed.status,
+      ...(failed.errMessage !== undefined ? { errMessage: failed.errMessage } : {}),
+    };
+    failures.push(failure);
+    status.lastStatus = failed.status;
+    if (restarts.length >= policy.maxRestarts) {
+      throw ApplicationFailure.create({
+        type: FailureTypes.ApsJobFailed,
+        message:
+          `APS job ${cfg.apsJobId} failed ${failures.length} times and its ${policy.maxRestarts} ` +
+          `restarts are spent; last: ${failed.status}${failed.errMessage ? `: ${failed.errMessage}` : ''}`,
+        nonRetryable: true,
+        details: [{ ...failed, restarts: restarts.length, failures }],
+        cause: err,
+      });
+    }
+    const delay = backoffMs(policy, restarts.length);
+    // A restart that would come after the deadline cannot reach the target in time: the run ends now.
+    if (delay >= remainingMs()) throw timeoutFailure(err);
+    const restart: JobRestart = { failure, backoffMs: delay };
+    restarts.push(restart);
+    log.warn('job failed: restarting it after a backoff', {
+      status: failed.status,
+      errMessage: failed.errMessage,
+      restart: restarts.length,
+      maxRestarts: policy.maxRestarts,
+      backoffMs: delay,
     });
+    setPhase('backing-off');
+    if (delay > 0) await sleep(delay);
+    if (remainingMs() <= 0) throw timeoutFailure(err);
+    const start = await startJob();
+    restart.restartedAt = new Date(start.at).toISOString();
+    return start;
+  };
+
+  try {
+    if (remainingMs() <= 0) throw timeoutFailure();
+    let start = await startJob();
+    let reached: Awaited<ReturnType<Activities['waitForApsJob']>>;
+    for (;;) {
+      setPhase('waiting');
+      if (remainingMs() <= 0) throw timeoutFailure();
+      try {
+        reached = await activities(remainingMs()).waitForApsJob({
+          ...ref,
+          target: cfg.target,
+          pollIntervalMs: cfg.pollIntervalMs,
+          stoppedGraceMs: cfg.stoppedGraceMs,
+          retryRules: cfg.retryRules,
+          startedAt: start.at,
+        });
+        break;
+      } catch (err) {
+        const failed = cfg.jobFailure ? jobFailedDetails(err) : undefined;
+        if (!failed) throw err;
+        start = await restartAfter(err as ActivityFailure, failed);
+      }
+    }
     Object.assign(status, {
       lastStatus: reached.status,
       attempts: reached.polls,
@@ -152,6 +221,7 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
       polls: reached.polls,
       startedAt: new Date(start.at).toISOString(),
       reachedAt: new Date(reached.at).toISOString(),
+      restarts,
     };
   } catch (err) {
     if (isCancellation(err)) {
@@ -167,6 +237,18 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
     setPhase('failed');
     throw failure;
   }
+}
+
+/** The details of an `ApsJobFailed` failure of the wait activity, or undefined for anything else. */
+function jobFailedDetails(err: unknown): JobFailedDetails | undefined {
+  if (!(err instanceof ActivityFailure)) return undefined;
+  const cause = err.cause;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== FailureTypes.ApsJobFailed) return undefined;
+  const d = cause.details?.[0] as Partial<JobFailedDetails> | undefined;
+  return {
+    status: typeof d?.status === 'string' ? d.status : 'Failed',
+    ...(typeof d?.errMessage === 'string' ? { errMessage: d.errMessage } : {}),
+  };
 }
 
 /** Maps what ended a run to the ApplicationFailure the workflow fails with. */

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 
 /** Where recorded histories live. */
 export const HISTORIES_DIR = join(__dirname, '..', 'fixtures', 'histories');
@@ -15,5 +15,16 @@ export async function maybeRecordHistory(handle: WorkflowHandle, name: string): 
   if (process.env.RECORD_HISTORIES !== '1') return;
   const history = await handle.fetchHistory();
   mkdirSync(HISTORIES_DIR, { recursive: true });
-  writeFileSync(join(HISTORIES_DIR, `${name}.json`), historyToJSON(history));
+  // protobufjs' own JSON form (enums by name, 64-bit numbers as strings, bytes in base64).
+  const json = temporal.api.history.v1.History.toObject(temporal.api.history.v1.History.fromObject(history), {
+    enums: String,
+    longs: String,
+    bytes: String,
+  });
+  writeFileSync(join(HISTORIES_DIR, `${name}.json`), `${JSON.stringify(json)}\n`);
+}
+
+/** Loads a history saved by {@link maybeRecordHistory}. */
+export function loadHistory(text: string): temporal.api.history.v1.History {
+  return temporal.api.history.v1.History.fromObject(JSON.parse(text) as Record<string, unknown>);
 }

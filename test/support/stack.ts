@@ -96,7 +96,7 @@ export async function eventually<T>(
       last = err;
     }
     if (Date.now() > until) {
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

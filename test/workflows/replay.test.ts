@@ -2,8 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { HISTORIES_DIR } from '../support/histories';
+import { HISTORIES_DIR, loadHistory } from '../support/histories';
 import { workflowBundle } from '../support/stack';
 
 describe('replay: recorded histories replay without determinism errors', function () {
@@ -17,7 +16,7 @@ describe('replay: recorded histories replay without determinism errors', functio
   it('replays every recorded history', async () => {
     const histories = files.map((f) => ({
       workflowId: f.replace(/\.json$/, ''),
-      history: historyFromJSON(JSON.parse(readFileSync(join(HISTORIES_DIR, f), 'utf8'))),
+      history: loadHistory(readFileSync(join(HISTORIES_DIR, f), 'utf8')),
     }));
     const failures: string[] = [];
     for await (const result of Worker.runReplayHistories(

@@ -48,7 +48,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
   it('starts a suspended streaming job and waits until it is running', async () => {
     const apsJobId = newJobId();
     stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming', startingPolls: 2 });
-    const handle = await start(stack, { regionId: region, apsJobId, pollInterval: '200ms' });
+    const handle = await start(stack, { regionId: region, apsJobId, pollInterval: '1s' });
     const result = await handle.result();
     assert.equal(result.started, true);
     assert.equal(result.status, 'Running');
@@ -70,7 +70,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
       regionId: region,
       apsJobId,
       target: 'completed',
-      pollInterval: '200ms',
+      pollInterval: '1s',
     });
     const result = await handle.result();
     assert.equal(result.outcome, 'completed');
@@ -82,7 +82,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
   it('reattaches to a job that is already running: zero StartApsJob calls', async () => {
     const apsJobId = newJobId();
     stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming', initialStatus: 'Running' });
-    const handle = await start(stack, { regionId: region, apsJobId, pollInterval: '200ms' });
+    const handle = await start(stack, { regionId: region, apsJobId, pollInterval: '1s' });
     const result = await handle.result();
     assert.equal(result.started, false);
     assert.equal(result.startRequestId, undefined);
@@ -103,15 +103,15 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
     const handle = await start(stack, {
       regionId: region,
       apsJobId,
-      pollInterval: '200ms',
+      pollInterval: '1s',
       retryRules: [
         {
           name: 'fast-throttle',
           errorEquals: ['Throttling.*'],
           maxAttempts: 10,
-          initialInterval: '200ms',
+          initialInterval: '1s',
           backoffCoefficient: 2,
-          maximumInterval: '5s',
+          maximumInterval: '8s',
           jitter: 'full',
           maxElapsed: '1m',
         },
@@ -125,11 +125,10 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
       .requests()
       .filter((r) => r.action === 'StartApsJob' && r.apsJobId === apsJobId)
       .map((r) => Date.parse(r.time));
-    // Full jitter: delay n is uniform in [0, 200ms × 2^n]; scheduling adds at most a second here.
-    for (let n = 0; n < times.length - 1; n++) {
-      const gap = (times[n + 1] as number) - (times[n] as number);
-      assert.ok(gap <= 200 * 2 ** n + 1500, `gap ${n} = ${gap} ms`);
-    }
+    // Full jitter: delay n is uniform in [0.1 s, 1 s × 2^n]; the server waits at least about a
+    // second, and scheduling adds a little.
+    const gaps = times.slice(1).map((t, n) => t - (times[n] as number));
+    gaps.forEach((gap, n) => assert.ok(gap <= 1000 * 2 ** n + 1500, `gap ${n} = ${gap} ms`));
     await maybeRecordHistory(handle, 'throttled-start');
   });
 
@@ -147,7 +146,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
     const handle = await start(stack, {
       regionId: region,
       apsJobId,
-      pollInterval: '200ms',
+      pollInterval: '1s',
       retryRules: [{ errorEquals: ['@transient'], maxAttempts: 5, initialInterval: '100ms', jitter: 'none' }],
     });
     const result = await handle.result();
@@ -167,7 +166,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
       apsJobId,
       applyFirst: true,
     });
-    const handle = await start(stack, { regionId: region, apsJobId, pollInterval: '200ms' });
+    const handle = await start(stack, { regionId: region, apsJobId, pollInterval: '1s' });
     const result = await handle.result();
     assert.equal(result.started, true);
     assert.equal(startCalls(stack, apsJobId), 1);
@@ -178,7 +177,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
     const apsJobId = newJobId(); // unknown to the emulator
     const before = stack.emulator.counters().requests;
     const t0 = Date.now();
-    const handle = await start(stack, { regionId: region, apsJobId, pollInterval: '200ms' });
+    const handle = await start(stack, { regionId: region, apsJobId, pollInterval: '1s' });
     const failure = await failureOf(handle);
     assert.ok(Date.now() - t0 < 10_000);
     assert.equal(failure.type, 'InvalidInput');
@@ -203,7 +202,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
     const handle = await start(stack, {
       regionId: region,
       apsJobId,
-      pollInterval: '200ms',
+      pollInterval: '1s',
       retryRules: [{ errorEquals: ['@transient'], maxAttempts: 3, initialInterval: '100ms', jitter: 'none' }],
     });
     const result = await handle.result();
@@ -251,7 +250,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
     const handle = await start(stack, {
       regionId: region,
       apsJobId,
-      pollInterval: '200ms',
+      pollInterval: '1s',
       retryRules: [
         { errorEquals: ['InvalidInput'], maxAttempts: 1, initialInterval: '100ms', jitter: 'none' },
       ],
@@ -274,7 +273,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
       regionId: region,
       apsJobId,
       target: 'completed',
-      pollInterval: '200ms',
+      pollInterval: '1s',
     });
     const failure = await failureOf(handle);
     assert.equal(failure.type, 'ApsJobFailed');
@@ -289,7 +288,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
       regionId: region,
       apsJobId,
       target: 'completed',
-      pollInterval: '200ms',
+      pollInterval: '1s',
       stoppedGrace: '600ms',
     });
     await eventually(
@@ -310,7 +309,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
       regionId: region,
       apsJobId,
       target: 'completed',
-      pollInterval: '300ms',
+      pollInterval: '1s',
       timeout: '3s',
       onTimeout: 'suspend',
     });
@@ -329,7 +328,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
         regionId: region,
         apsJobId,
         target: 'completed',
-        pollInterval: '200ms',
+        pollInterval: '1s',
         onCancel,
       });
       await eventually(

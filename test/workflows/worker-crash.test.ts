@@ -29,7 +29,7 @@ describe('runApsJob survives a worker killed with SIGKILL', function () {
     const handle = await testEnv().client.workflow.start(runApsJob, {
       taskQueue,
       workflowId: `crash-${randomUUID()}`,
-      args: [{ regionId: 'cn-hangzhou', apsJobId, pollInterval: '500ms', activityTimeout: '5s' }],
+      args: [{ regionId: 'cn-hangzhou', apsJobId, pollInterval: '1s', activityTimeout: '5s' }],
     });
     await eventually(
       () => emulator.effectiveStarts(apsJobId) === 1,
