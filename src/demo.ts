@@ -42,7 +42,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const say = (line: string): void => {
     process.stderr.write(`${line}\n`);
   };
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // Expected retries are shown by the emulator and progress lines; the worker logs only errors.
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
 
   say('demo: finding the Temporal CLI');
   const cli = await resolveTemporalCli({ log: say });

@@ -1,0 +1,144 @@
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { testEnv } from './support/env';
+import { runCli } from './support/cli';
+import { startStack, type Stack } from './support/stack';
+
+describe('aps-jobs CLI', function () {
+  this.timeout(120_000);
+  let stack: Stack;
+  let env: Record<string, string>;
+  before(async () => {
+    stack = await startStack({ emulator: { seed: 5 } });
+    env = {
+      TEMPORAL_ADDRESS: testEnv().address,
+      TEMPORAL_TASK_QUEUE: stack.taskQueue,
+      ADB_REGION_ID: 'cn-hangzhou',
+    };
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('prints help for every command and exits 0', async () => {
+    for (const args of [
+      ['--help'],
+      ['start', '--help'],
+      ['status', '--help'],
+      ['cancel', '--help'],
+      ['demo', '--help'],
+    ]) {
+      const run = await runCli(args);
+      assert.equal(run.code, 0, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stdout, /Usage: aps-jobs/);
+    }
+  });
+
+  it('rejects a bad job ID with one clear line naming the field, exit 2, nothing started', async () => {
+    const before = stack.emulator.counters().requests;
+    const run = await runCli(['start', 'bad id', '--region', 'cn-hangzhou'], env);
+    assert.equal(run.code, 2);
+    assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    assert.match(run.stderr, /^error: Invalid apsJobId: expected an APS job ID/);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
+    assert.equal(stack.emulator.counters().requests, before);
+  });
+
+  it('rejects a bad region and a bad duration, naming the flag or field', async () => {
+    const region = await runCli(['start', 'aps-x1', '--region', 'Hangzhou'], env);
+    assert.equal(region.code, 2);
+    assert.match(region.stderr, /--region/);
+    const duration = await runCli(
+      ['start', 'aps-x1', '--region', 'cn-hangzhou', '--poll-interval', 'often'],
+      env,
+    );
+    assert.equal(duration.code, 2);
+    assert.match(duration.stderr, /pollInterval/);
+    const choice = await runCli(['start', 'aps-x1', '--region', 'cn-hangzhou', '--target', 'done'], env);
+    assert.equal(choice.code, 2);
+    assert.match(choice.stderr, /--target/);
+  });
+
+  it('says clearly when Temporal cannot be reached', async () => {
+    const run = await runCli(
+      ['status', 'aps-x1', '--region', 'cn-hangzhou', '--address', '127.0.0.1:1'],
+      {},
+      60_000,
+    );
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /^error: cannot reach Temporal at 127\.0\.0\.1:1/);
+  });
+
+  it('start --wait follows a job to running (plain lines when not a TTY) and exits 0; status and --json report it', async () => {
+    const apsJobId = `aps-cli-${randomUUID().slice(0, 8)}`;
+    stack.emulator.addJob({ apsJobId, regionId: 'cn-hangzhou', kind: 'streaming', startingPolls: 2 });
+    stack.emulator.injectFault({
+      kind: 'error',
+      code: 'Throttling.User',
+      action: 'StartApsJob',
+      apsJobId,
+      times: 1,
+    });
+    const run = await runCli(['start', apsJobId, '--poll-interval', '1s', '--wait'], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, new RegExp(`^${apsJobId}: Running \\(started, \\d+ polls\\)`));
+    assert.match(run.stderr, /phase=(starting|waiting)/);
+    assert.equal(stack.emulator.effectiveStarts(apsJobId), 1);
+
+    const status = await runCli(['status', apsJobId, '--json'], env);
+    assert.equal(status.code, 0, status.stderr);
+    const view = JSON.parse(status.stdout) as {
+      executionStatus: string;
+      status: { phase: string; lastStatus: string };
+    };
+    assert.equal(view.executionStatus, 'COMPLETED');
+    assert.equal(view.status.phase, 'done');
+    assert.equal(view.status.lastStatus, 'Running');
+  });
+
+  it('start --wait exits 1 with a one-line reason when the job fails', async () => {
+    const apsJobId = `aps-cli-${randomUUID().slice(0, 8)}`;
+    stack.emulator.addJob({
+      apsJobId,
+      regionId: 'cn-hangzhou',
+      kind: 'failing',
+      failAfterPolls: 0,
+      errMessage: 'no such topic',
+    });
+    const run = await runCli(
+      ['start', apsJobId, '--target', 'completed', '--poll-interval', '1s', '--wait'],
+      env,
+    );
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, new RegExp(`error: ${apsJobId}: ApsJobFailed: .*no such topic`));
+  });
+
+  it('start joins the running workflow for the same job; cancel --suspend suspends the job', async () => {
+    const apsJobId = `aps-cli-${randomUUID().slice(0, 8)}`;
+    stack.emulator.addJob({
+      apsJobId,
+      regionId: 'cn-hangzhou',
+      kind: 'batch',
+      runningPollsToComplete: 1_000_000,
+    });
+    const args = ['start', apsJobId, '--target', 'completed', '--poll-interval', '1s', '--json'];
+    const [a, b] = await Promise.all([runCli(args, env), runCli(args, env)]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const ra = JSON.parse(a.stdout) as { workflowId: string; runId: string };
+    const rb = JSON.parse(b.stdout) as { workflowId: string; runId: string };
+    assert.equal(ra.workflowId, `aps-job:cn-hangzhou:${apsJobId}`);
+    assert.equal(ra.runId, rb.runId);
+
+    const cancel = await runCli(['cancel', apsJobId, '--suspend'], env);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    const handle = testEnv().client.workflow.getHandle(ra.workflowId);
+    await handle.result().then(
+      () => assert.fail('expected a cancelled run'),
+      () => undefined,
+    );
+    assert.equal((await handle.describe()).status.name, 'CANCELLED');
+    assert.equal(stack.emulator.job(apsJobId)?.status, 'Suspended');
+    assert.equal(stack.emulator.effectiveStarts(apsJobId), 1);
+  });
+});
