@@ -57,10 +57,10 @@ describe('worker metrics (Prometheus) and JSON logs', function () {
     const line = (re: RegExp) => (text: string) => text.split('\n').find((l) => re.test(l));
     const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     // Metrics are exported on an interval: wait for the counters of this run to appear.
-    const text = await eventually(
+    const text: string = await eventually(
       async () => {
         const t = await scrape();
-        return /aps_job_start_to_target/.test(t) ? t : undefined;
+        return /aps_job_start_to_target/.test(t) ? t : '';
       },
       30_000,
       'custom metrics on /metrics',

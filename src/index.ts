@@ -1,0 +1,33 @@
+/**
+ * The package's public API: workflows' shared types, the client helpers, the activities and the
+ * APS client for custom workers, the retry rules and the emulator.
+ */
+export * from './api';
+export { normalizeRunInput, RUN_DEFAULTS, type NormalizedRunInput } from './input';
+export { InputValidationError } from './validation';
+export {
+  connectClient,
+  startJobRun,
+  jobRunHandle,
+  describeJobRun,
+  cancelJobRun,
+  type ConnectOverrides,
+  type StartJobRunOptions,
+  type StartedJobRun,
+  type JobRunView,
+} from './client';
+export { followJobRun, type FollowOutcome } from './follow';
+export { createActivities, type Activities, type ActivityDeps, type ActivityObservers } from './activities';
+export { createApsWorker, runWorkerFromEnv, type ApsWorkerOptions } from './worker';
+export * from './aps';
+export {
+  DEFAULT_RETRY_RULES,
+  validateRetryRules,
+  resolveRules,
+  decideRetry,
+  type RetryRule,
+  type RetryRuleInput,
+} from './retry';
+export { SETTINGS, ConfigError, workerConfigFrom } from './config';
+export { startEmulator, generateAccessKey, type RunningEmulator } from './emulator';
+export type { EmulatorOptions, JobScript, FaultSpec } from './emulator/types';
