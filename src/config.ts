@@ -75,6 +75,12 @@ export const SETTINGS: readonly SettingDoc[] = [
     default: '',
     description: 'host:port for the Prometheus endpoint (/metrics); off when unset',
   },
+  {
+    name: 'APS_WORKFLOW_BUNDLE',
+    default: '',
+    description:
+      'Path of a prebuilt workflow bundle (`npm run bundle`); unset: workflows are bundled at worker start',
+  },
   { name: 'APS_LOG_FORMAT', default: 'text', description: "'text' or 'json' (one JSON object a line)" },
   { name: 'APS_LOG_LEVEL', default: 'INFO', description: 'TRACE, DEBUG, INFO, WARN or ERROR' },
 ];
@@ -139,6 +145,8 @@ export interface WorkerConfig {
   retryRulesSource?: string;
   /** Logs and metrics. */
   observability: ObservabilityConfig;
+  /** A prebuilt workflow bundle, when set. */
+  workflowBundlePath?: string;
 }
 
 function get(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -282,6 +290,7 @@ export function workerConfigFrom(
     retryRules,
     retryRulesSource,
     observability: observabilityConfigFrom(env),
+    workflowBundlePath: get(env, 'APS_WORKFLOW_BUNDLE'),
   };
 }
 

@@ -3,7 +3,7 @@
  * and a clean shutdown on SIGINT/SIGTERM. `npm run worker`, `aps-jobs worker`, or `node lib/worker.js`.
  */
 import { existsSync } from 'node:fs';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { createActivities, type ActivityObservers } from './activities';
 import { checkCredentials, createApsApi, type ApsClientOptions } from './aps/client';
@@ -113,8 +113,12 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     throw new ConfigError(`Alibaba Cloud credentials are unusable: ${(err as Error).message}`);
   });
   const connect = loadClientConnectConfig();
-  const connection = await NativeConnection.connect(connect.connectionOptions);
-  const bundle = env.APS_WORKFLOW_BUNDLE;
+  const address = connect.connectionOptions.address ?? 'localhost:7233';
+  const connection = await NativeConnection.connect(connect.connectionOptions).catch((err: unknown) => {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new ConfigError(`cannot reach Temporal at ${address} (TEMPORAL_ADDRESS): ${detail}`);
+  });
+  const bundle = config.workflowBundlePath;
   if (bundle && !existsSync(bundle)) {
     throw new ConfigError(`APS_WORKFLOW_BUNDLE: no file at ${bundle}; run 'npm run bundle' or unset it`);
   }
