@@ -1,0 +1,252 @@
+/**
+ * The four APS actions: parameter checks, then the effect on the job store and the response
+ * body exactly as aps-api.md's table lists it. HTTP and signatures are server.ts's business.
+ */
+import { RpcError } from './errors';
+import type { JobStore, StoredJob } from './jobs';
+import type { ApsAction } from './types';
+
+/** The actions served. */
+export const APS_ACTIONS: readonly ApsAction[] = [
+  'StartApsJob',
+  'DescribeApsJobDetail',
+  'SuspendApsJob',
+  'DescribeApsJobs',
+];
+
+/** True for an action the emulator serves. */
+export function isApsAction(value: string): value is ApsAction {
+  return (APS_ACTIONS as readonly string[]).includes(value);
+}
+
+/** Largest DescribeApsJobs page (the real bound is not documented). */
+export const MAX_PAGE_SIZE = 100;
+
+/** A call's parameters after the checks. */
+export type ActionInput =
+  | { action: 'StartApsJob'; regionId: string; apsJobId: string }
+  | { action: 'DescribeApsJobDetail' | 'SuspendApsJob'; regionId?: string; apsJobId: string }
+  | {
+      action: 'DescribeApsJobs';
+      regionId?: string;
+      pageNumber: number;
+      pageSize: number;
+      apsJobName?: string;
+      createdFrom?: number;
+      createdTo?: number;
+    };
+
+/** A successful (HTTP 200) answer, possibly with `Success: false`. */
+export interface ActionAnswer {
+  /** The JSON body. */
+  body: Record<string, unknown>;
+  /** `OK`, or the ErrCode of a `Success: false` body. */
+  code: string;
+  /** True when the call changed a job (an effective start, a suspend). */
+  applied: boolean;
+}
+
+function missing(name: string): RpcError {
+  // One form for every missing parameter: `MissingParameter`, the parameter named in the message,
+  // so that clients keying on the `MissingParameter*` family classify it as permanent.
+  return new RpcError(
+    'MissingParameter',
+    `The input parameter "${name}" that is mandatory for processing this request is not supplied.`,
+  );
+}
+
+function invalid(name: string, expected: string, got: string): RpcError {
+  return new RpcError(
+    'InvalidParameter',
+    `The specified parameter "${name}" is not valid: expected ${expected}, got ${JSON.stringify(got.slice(0, 64))}.`,
+  );
+}
+
+function required(params: ReadonlyMap<string, string>, name: string): string {
+  const v = params.get(name);
+  if (v === undefined || v === '') throw missing(name);
+  return v;
+}
+
+function optional(params: ReadonlyMap<string, string>, name: string): string | undefined {
+  const v = params.get(name);
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function integer(params: ReadonlyMap<string, string>, name: string, min: number, max: number): number {
+  const raw = required(params, name);
+  const n = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= min && n <= max)) throw invalid(name, `an integer from ${min} to ${max}`, raw);
+  return n;
+}
+
+function time(params: ReadonlyMap<string, string>, name: string): number | undefined {
+  const raw = optional(params, name);
+  if (raw === undefined) return undefined;
+  const ms = Date.parse(raw);
+  if (Number.isNaN(ms)) throw invalid(name, 'a time such as 2024-01-31T08:00:00Z', raw);
+  return ms;
+}
+
+/** Checks the parameters of an action; throws `MissingParameter` / `InvalidParameter`. */
+export function parseActionInput(action: ApsAction, params: ReadonlyMap<string, string>): ActionInput {
+  switch (action) {
+    case 'StartApsJob':
+      return { action, regionId: required(params, 'RegionId'), apsJobId: required(params, 'ApsJobId') };
+    case 'DescribeApsJobDetail':
+    case 'SuspendApsJob':
+      return { action, regionId: optional(params, 'RegionId'), apsJobId: required(params, 'ApsJobId') };
+    case 'DescribeApsJobs':
+      return {
+        action,
+        pageNumber: integer(params, 'PageNumber', 1, 1_000_000),
+        pageSize: integer(params, 'PageSize', 1, MAX_PAGE_SIZE),
+        regionId: optional(params, 'RegionId'),
+        apsJobName: optional(params, 'ApsJobName'),
+        createdFrom: time(params, 'CreateTimeStart'),
+        createdTo: time(params, 'CreateTimeEnd'),
+      };
+  }
+}
+
+function unknownJob(apsJobId: string): RpcError {
+  return new RpcError('InvalidInput', `The specified APS job ${apsJobId} does not exist.`);
+}
+
+function alreadyRunningMessage(apsJobId: string): string {
+  return `The APS job ${apsJobId} is already running.`;
+}
+
+function detailOf(jobs: JobStore, job: StoredJob, status: string): Record<string, unknown> {
+  const script = jobs.scriptOf(job);
+  return {
+    Status: status,
+    SourceEndpointRegion: job.regionId,
+    SourceEndpointInstanceID: script.sourceInstanceId ?? defaultSource(job),
+    DestinationEndpointRegion: job.regionId,
+    DestinationEndpointInstanceID: script.destinationInstanceId ?? 'amv-emulator',
+    // The documentation's samples show these as objects although they are declared strings;
+    // answering objects keeps clients honest about parsing defensively.
+    DbList: { emulator_db: { name: 'emulator_db', all: true } },
+    PartitionList: {},
+    TargetTableMode: 0,
+  };
+}
+
+function defaultSource(job: StoredJob): string {
+  return job.script.kind === 'batch' ? 'emr-hive-emulator' : 'alikafka_post-cn-emulator';
+}
+
+/**
+ * Performs an action and builds its body. Throws {@link RpcError} for error answers (an unknown
+ * job is `InvalidInput`, HTTP 400).
+ */
+export function executeAction(input: ActionInput, jobs: JobStore, requestId: string): ActionAnswer {
+  switch (input.action) {
+    case 'StartApsJob': {
+      const job = jobs.find(input.apsJobId, input.regionId);
+      if (!job) throw unknownJob(input.apsJobId);
+      const outcome = jobs.start(job);
+      if (outcome.effect === 'already-running' && outcome.answer === 'error-400') {
+        throw new RpcError('InvalidInput', alreadyRunningMessage(input.apsJobId), 400);
+      }
+      if (outcome.effect === 'already-running' && outcome.answer === 'success-false') {
+        const message = alreadyRunningMessage(input.apsJobId);
+        return {
+          body: {
+            HttpStatusCode: 400,
+            ApsJobId: input.apsJobId,
+            RequestId: requestId,
+            Success: false,
+            ErrCode: 'InvalidInput',
+            ErrMessage: message,
+            Code: 'InvalidInput',
+            Message: message,
+          },
+          code: 'InvalidInput',
+          applied: false,
+        };
+      }
+      return {
+        // Numeric Code/ErrCode on success, as in the documentation's own samples.
+        body: {
+          HttpStatusCode: 200,
+          ApsJobId: input.apsJobId,
+          RequestId: requestId,
+          Success: true,
+          ErrCode: 0,
+          ErrMessage: '',
+          Code: 200,
+          Message: 'Success',
+        },
+        code: 'OK',
+        applied: outcome.effect === 'started',
+      };
+    }
+    case 'DescribeApsJobDetail': {
+      const job = jobs.find(input.apsJobId, input.regionId);
+      if (!job) throw unknownJob(input.apsJobId);
+      const { status } = jobs.poll(job);
+      return {
+        body: { RequestId: requestId, APSJobDetail: detailOf(jobs, job, status) },
+        code: 'OK',
+        applied: false,
+      };
+    }
+    case 'SuspendApsJob': {
+      const job = jobs.find(input.apsJobId, input.regionId);
+      if (!job) throw unknownJob(input.apsJobId);
+      jobs.suspend(job);
+      return {
+        body: {
+          ApsJobId: input.apsJobId,
+          HttpStatusCode: 200,
+          RequestId: requestId,
+          Success: true,
+          ErrCode: 0,
+          ErrMessage: '',
+        },
+        code: 'OK',
+        applied: true,
+      };
+    }
+    case 'DescribeApsJobs': {
+      const all = jobs.listStored({
+        regionId: input.regionId,
+        nameContains: input.apsJobName,
+        createdFrom: input.createdFrom,
+        createdTo: input.createdTo,
+      });
+      const first = (input.pageNumber - 1) * input.pageSize;
+      const page = all.slice(first, first + input.pageSize).map((job) => {
+        const snap = jobs.snapshot(job);
+        return {
+          ApsJobId: snap.apsJobId,
+          ApsJobName: snap.name,
+          Status: snap.status,
+          SubStatus: '',
+          Projress: jobs.progress(job),
+          Delay: 0,
+          ErrMessage: snap.errMessage ?? '',
+          CreateTime: snap.createTime,
+          SourceInstanceID: job.script.sourceInstanceId ?? defaultSource(job),
+          DestinationInstanceID: job.script.destinationInstanceId ?? 'amv-emulator',
+        };
+      });
+      return {
+        body: {
+          APSJobs: page,
+          PageNumber: input.pageNumber,
+          PageSize: input.pageSize,
+          TotalCount: all.length,
+          Success: true,
+          Code: 200,
+          Message: 'Success',
+          RequestId: requestId,
+        },
+        code: 'OK',
+        applied: false,
+      };
+    }
+  }
+}

@@ -1,0 +1,288 @@
+/**
+ * Jobs and their scripted lives: what StartApsJob, SuspendApsJob and the describes see.
+ */
+import { formatAcsDate } from './signature';
+import type { DefaultJobScript, JobKind, JobScript, JobSnapshot, WhenAlreadyRunning } from './types';
+
+/** IDs that `autoCreateJobs` accepts: `aps-` and then letters, digits, `_` or `-`. */
+export const AUTO_CREATE_ID = /^aps-[A-Za-z0-9][A-Za-z0-9_-]{0,123}$/;
+
+/** Default ErrMessage of a failing job. */
+export const DEFAULT_FAIL_MESSAGE = 'The source endpoint is unreachable (emulated failure).';
+
+/** Script of auto-created jobs when none is configured. */
+export const DEFAULT_JOB_SCRIPT: DefaultJobScript = { kind: 'streaming', initialStatus: 'Suspended' };
+
+/** A job as the store holds it; only the store changes it. */
+export interface StoredJob {
+  /** The script it follows. */
+  script: JobScript;
+  /** Its region. */
+  regionId: string;
+  /** Its name. */
+  name: string;
+  /** The raw status. */
+  status: string;
+  /** ErrMessage shown by DescribeApsJobs. */
+  errMessage?: string;
+  /** When the current Starting/Running phase began (a start, or a status set by control). */
+  phaseStartedAt: number;
+  /** Polls answered `Starting` in this phase. */
+  startingPolls: number;
+  /** Polls answered `Running` in this phase. */
+  runningPolls: number;
+  /** Creation time, epoch ms. */
+  createdAt: number;
+  /** Made on first use. */
+  autoCreated: boolean;
+  /** Scripted failures so far (a `failing` job turns healthy after `failuresBeforeHealthy`). */
+  failures: number;
+}
+
+/** What a StartApsJob did to a job. */
+export type StartOutcome = { effect: 'started' } | { effect: 'already-running'; answer: WhenAlreadyRunning };
+
+/** Filters of DescribeApsJobs. */
+export interface JobListFilter {
+  /** Only jobs of this region. */
+  regionId?: string;
+  /** Only jobs whose name contains this text. */
+  nameContains?: string;
+  /** Only jobs created at or after (epoch ms). */
+  createdFrom?: number;
+  /** Only jobs created at or before (epoch ms). */
+  createdTo?: number;
+}
+
+function isActive(status: string): boolean {
+  return /^(starting|running)$/i.test(status);
+}
+
+/** Settings of a {@link JobStore}. */
+export interface JobStoreOptions {
+  /** Region of jobs that name none. */
+  defaultRegionId: string;
+  /** Create well-formed unknown IDs on first use. */
+  autoCreate: boolean;
+  /** Script of auto-created jobs. */
+  defaultScript: DefaultJobScript;
+  /** Most jobs held. */
+  maxJobs: number;
+}
+
+/** Every job, keyed by ID, in creation order. */
+export class JobStore {
+  private readonly jobs = new Map<string, StoredJob>();
+  // Scripts added explicitly (seeded or addJob): reset() brings exactly these back.
+  private readonly scripts = new Map<string, JobScript>();
+  private readonly starts = new Map<string, number>();
+
+  constructor(
+    private readonly options: JobStoreOptions,
+    private readonly now: () => number,
+  ) {}
+
+  /** Whether unknown well-formed IDs are created on first use. */
+  get autoCreate(): boolean {
+    return this.options.autoCreate;
+  }
+
+  /** Adds a job, or replaces the one with that ID (its life starts over). */
+  add(script: JobScript): JobSnapshot {
+    this.scripts.set(script.apsJobId, script);
+    const job = this.create(script, false);
+    return this.snapshot(job);
+  }
+
+  /**
+   * The job a call names, or undefined when it does not exist in that region. With auto-create on,
+   * a well-formed unknown ID comes into being here (in the caller's region).
+   */
+  find(apsJobId: string, regionId: string | undefined): StoredJob | undefined {
+    let job = this.jobs.get(apsJobId);
+    if (
+      !job &&
+      this.options.autoCreate &&
+      AUTO_CREATE_ID.test(apsJobId) &&
+      this.jobs.size < this.options.maxJobs
+    ) {
+      job = this.create(
+        { ...this.options.defaultScript, apsJobId, regionId: regionId ?? this.options.defaultRegionId },
+        true,
+      );
+    }
+    if (job && regionId !== undefined && job.regionId !== regionId) return undefined;
+    return job;
+  }
+
+  /** StartApsJob: takes effect unless the job is Starting or Running. */
+  start(job: StoredJob): StartOutcome {
+    this.advance(job, false);
+    if (isActive(job.status)) {
+      return { effect: 'already-running', answer: job.script.whenAlreadyRunning ?? 'success' };
+    }
+    const slow = (job.script.startingPolls ?? 0) > 0 || (job.script.startingMs ?? 0) > 0;
+    job.status = slow ? 'Starting' : 'Running';
+    delete job.errMessage;
+    this.newPhase(job);
+    this.starts.set(job.script.apsJobId, (this.starts.get(job.script.apsJobId) ?? 0) + 1);
+    return { effect: 'started' };
+  }
+
+  /** SuspendApsJob. */
+  suspend(job: StoredJob): void {
+    job.status = 'Suspended';
+    this.newPhase(job);
+  }
+
+  /** DescribeApsJobDetail: one poll, which moves the job along its script. */
+  poll(job: StoredJob): { status: string; errMessage?: string } {
+    this.advance(job, true);
+    return { status: job.status, errMessage: job.errMessage };
+  }
+
+  /** Sets a status directly (someone else suspended the job, an operator fixed it, …). */
+  setStatus(apsJobId: string, status: string, errMessage?: string): JobSnapshot | undefined {
+    const job = this.jobs.get(apsJobId);
+    if (!job) return undefined;
+    job.status = status;
+    if (errMessage === undefined) delete job.errMessage;
+    else job.errMessage = errMessage;
+    this.newPhase(job);
+    return this.snapshot(job);
+  }
+
+  /** Jobs for DescribeApsJobs, in creation order (time-based transitions apply, no poll counted). */
+  listStored(filter: JobListFilter): StoredJob[] {
+    const out: StoredJob[] = [];
+    for (const job of this.jobs.values()) {
+      if (filter.regionId !== undefined && job.regionId !== filter.regionId) continue;
+      if (filter.nameContains !== undefined && !job.name.includes(filter.nameContains)) continue;
+      if (filter.createdFrom !== undefined && job.createdAt < filter.createdFrom) continue;
+      if (filter.createdTo !== undefined && job.createdAt > filter.createdTo) continue;
+      out.push(job);
+    }
+    return out;
+  }
+
+  /** One job's snapshot, or undefined. */
+  get(apsJobId: string): JobSnapshot | undefined {
+    const job = this.jobs.get(apsJobId);
+    return job && this.snapshot(job);
+  }
+
+  /** Every job. */
+  all(): JobSnapshot[] {
+    return [...this.jobs.values()].map((job) => this.snapshot(job));
+  }
+
+  /** StartApsJob calls that took effect on the job since the last reset. */
+  effectiveStarts(apsJobId: string): number {
+    return this.starts.get(apsJobId) ?? 0;
+  }
+
+  /** Effective starts of every job that had one. */
+  effectiveStartsByJob(): Record<string, number> {
+    return Object.fromEntries(this.starts);
+  }
+
+  /** Drops auto-created jobs and returns every scripted job to its initial state. */
+  reset(): void {
+    this.jobs.clear();
+    this.starts.clear();
+    for (const script of this.scripts.values()) this.create(script, false);
+  }
+
+  /** The DescribeApsJobDetail / DescribeApsJobs view of a job. */
+  snapshot(job: StoredJob): JobSnapshot {
+    this.advance(job, false);
+    return {
+      apsJobId: job.script.apsJobId,
+      regionId: job.regionId,
+      name: job.name,
+      kind: job.script.kind,
+      status: job.status,
+      ...(job.errMessage !== undefined ? { errMessage: job.errMessage } : {}),
+      effectiveStarts: this.effectiveStarts(job.script.apsJobId),
+      createTime: formatAcsDate(new Date(job.createdAt)),
+      autoCreated: job.autoCreated,
+    };
+  }
+
+  /** Progress text of a job (`Projress`): batch jobs count their running polls. */
+  progress(job: StoredJob): string {
+    if (job.script.kind !== 'batch') return isActive(job.status) ? '100' : '0';
+    if (/^completed$/i.test(job.status)) return '100';
+    const total = (job.script.runningPollsToComplete ?? 2) + 1;
+    return String(Math.floor((100 * job.runningPolls) / total));
+  }
+
+  /** The script of a job (for the detail fields). */
+  scriptOf(job: StoredJob): JobScript {
+    return job.script;
+  }
+
+  private create(script: JobScript, autoCreated: boolean): StoredJob {
+    const now = this.now();
+    const job: StoredJob = {
+      script,
+      regionId: script.regionId ?? this.options.defaultRegionId,
+      name: script.name ?? script.apsJobId,
+      status: script.initialStatus ?? 'Suspended',
+      phaseStartedAt: now,
+      startingPolls: 0,
+      runningPolls: 0,
+      createdAt: now,
+      autoCreated,
+      failures: 0,
+    };
+    // A job seeded as failing and already Failed shows its message from the start.
+    if (script.kind === 'failing' && /fail/i.test(job.status)) {
+      job.errMessage = script.errMessage ?? DEFAULT_FAIL_MESSAGE;
+    }
+    this.jobs.delete(script.apsJobId);
+    this.jobs.set(script.apsJobId, job);
+    return job;
+  }
+
+  private newPhase(job: StoredJob): void {
+    job.phaseStartedAt = this.now();
+    job.startingPolls = 0;
+    job.runningPolls = 0;
+  }
+
+  /**
+   * Moves a job along its script. Time-based steps (Starting → Running after `startingMs`) apply
+   * on every read; poll-based steps only when `poll` is true, so DescribeApsJobs never advances a
+   * job by itself.
+   */
+  private advance(job: StoredJob, poll: boolean): void {
+    const s = job.script;
+    if (
+      /^starting$/i.test(job.status) &&
+      job.startingPolls >= (s.startingPolls ?? 0) &&
+      this.now() - job.phaseStartedAt >= (s.startingMs ?? 0)
+    ) {
+      job.status = 'Running';
+    }
+    if (!poll) return;
+    const kind: JobKind = s.kind;
+    // A failing job past its `failuresBeforeHealthy` lives on like a streaming one.
+    const healthy = s.failuresBeforeHealthy !== undefined && job.failures >= s.failuresBeforeHealthy;
+    if (kind === 'failing' && isActive(job.status) && !healthy) {
+      if (job.startingPolls + job.runningPolls >= (s.failAfterPolls ?? 1)) {
+        job.status = 'Failed';
+        job.errMessage = s.errMessage ?? DEFAULT_FAIL_MESSAGE;
+        job.failures += 1;
+      }
+    } else if (
+      kind === 'batch' &&
+      /^running$/i.test(job.status) &&
+      job.runningPolls >= (s.runningPollsToComplete ?? 2)
+    ) {
+      job.status = 'COMPLETED';
+    }
+    if (/^starting$/i.test(job.status)) job.startingPolls += 1;
+    else if (/^running$/i.test(job.status)) job.runningPolls += 1;
+  }
+}
