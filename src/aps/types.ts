@@ -138,8 +138,9 @@ export interface ListJobsResult {
 }
 
 /**
- * The APS operations this project uses. Every method validates its input before any call and
- * throws {@link ApsApiError} on failure (including HTTP 200 with `Success: false`).
+ * The APS operations this project uses. Every method validates its input before any call (a bad
+ * value throws `InputValidationError`, naming the field) and throws {@link ApsApiError} on any
+ * failure of the call (including HTTP 200 with `Success: false`).
  */
 export interface ApsApi {
   /** StartApsJob. */
