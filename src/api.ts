@@ -3,7 +3,7 @@
  * failure types and workflow IDs. Pure: safe to import in workflow code.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RetryRuleInput } from './retry/types';
 
 /** Default task queue. */
@@ -40,6 +40,42 @@ export interface RunApsJobInput {
   activityTimeout?: DurationInput;
   /** Retry rules placed before the worker's rules and the defaults (first match wins). */
   retryRules?: RetryRuleInput[];
+  /** Restart the job with backoff when it reports a failed status while waited on (default: no restart). */
+  onJobFailure?: OnJobFailure;
+}
+
+/** What runApsJob does when the job reports a failed status while it is waited on. */
+export interface OnJobFailure {
+  /** `true` restarts the job (StartApsJob again) after a backoff; `false` fails at once, as without the field. */
+  restart: boolean;
+  /** Restarts allowed; one more failure fails the run with `ApsJobFailed` (default 3). */
+  maxRestarts?: number;
+  /** Backoff before the first restart (default `10s`). */
+  initialInterval?: DurationInput;
+  /** Each further restart waits this many times longer (default 2). */
+  backoffCoefficient?: number;
+  /** Longest backoff (default `10m`). */
+  maximumInterval?: DurationInput;
+}
+
+/** A failed status the job reported. */
+export interface JobFailureRecord {
+  /** When the workflow saw it, ISO-8601. */
+  at: string;
+  /** The raw status (`Failed`, `Suspended`, …). */
+  status: string;
+  /** The job's ErrMessage, when it could be read (or why the job counted as down). */
+  errMessage?: string;
+}
+
+/** One restart after a failure. */
+export interface JobRestart {
+  /** The failure that caused it. */
+  failure: JobFailureRecord;
+  /** Backoff waited before starting the job again, ms. */
+  backoffMs: number;
+  /** When the new start took effect, ISO-8601 (absent while backing off or starting). */
+  restartedAt?: string;
 }
 
 /** How a run ended. */
@@ -61,14 +97,17 @@ export interface RunApsJobResult {
   startRequestId?: string;
   /** Status reads while waiting (including the ones that failed). */
   polls: number;
-  /** When the start took effect (or the workflow attached), ISO-8601. */
+  /** When the start took effect (or the workflow attached), ISO-8601; after restarts, the last start. */
   startedAt: string;
   /** When the target was observed, ISO-8601. */
   reachedAt: string;
+  /** Restarts after failures (`onJobFailure`), oldest first. */
+  restarts: JobRestart[];
 }
 
 /** Where a run is. */
-export type RunPhase = 'validating' | 'starting' | 'waiting' | 'suspending' | 'done' | 'failed' | 'cancelled';
+export type RunPhase =
+  'validating' | 'starting' | 'waiting' | 'backing-off' | 'suspending' | 'done' | 'failed' | 'cancelled';
 
 /** Answer of the `status` query. */
 export interface RunApsJobStatus {
@@ -96,6 +135,8 @@ export interface RunApsJobStatus {
   reachedAt?: string;
   /** The deadline, ISO-8601. */
   deadline: string;
+  /** Restarts after failures so far (`onJobFailure`), oldest first. */
+  restarts: JobRestart[];
 }
 
 /** The `status` query of runApsJob. */
@@ -108,7 +149,11 @@ export const setOnCancelSignal = defineSignal<[OnStopAction]>('setOnCancel');
 export const FailureTypes = {
   /** Bad workflow input; details name the field. */
   InvalidWorkflowInput: 'InvalidWorkflowInput',
-  /** The job reported a failed status; details carry the raw status and ErrMessage. */
+  /**
+   * The job reported a failed status; details carry the raw status and ErrMessage, and once a
+   * restart budget is spent, `failures`: every failure seen (runApsJob) or the recent ones
+   * (superviseApsJob).
+   */
   ApsJobFailed: 'ApsJobFailed',
   /** The job was suspended by someone else while waited on (after a grace period). */
   ApsJobStopped: 'ApsJobStopped',
@@ -130,4 +175,152 @@ export const SEARCH_ATTRIBUTES = [ApsJobIdKey, ApsRegionKey, ApsPhaseKey];
 /** The deterministic workflow ID of a job: one job, one workflow. */
 export function jobWorkflowId(regionId: string, apsJobId: string): string {
   return `aps-job:${regionId}:${apsJobId}`;
+}
+
+/** Input of {@link superviseApsJob}: keeps a streaming job running for as long as it lives. */
+export interface SuperviseApsJobInput {
+  /** Region, e.g. `cn-hangzhou`. */
+  regionId: string;
+  /** The APS job ID. */
+  apsJobId: string;
+  /** How often to check a running job (default `5m`; `setCheckInterval` changes it). */
+  checkInterval?: DurationInput;
+  /** How often to read the status while bringing the job to running (default `30s`). */
+  pollInterval?: DurationInput;
+  /** How long bringing the job to running may take before it counts as a failure (default `1h`). */
+  startTimeout?: DurationInput;
+  /** How long the job may read as stopped right after a start before that is final (default `1m`). */
+  stoppedGrace?: DurationInput;
+  /** Bound of one API attempt (default `2m`). */
+  activityTimeout?: DurationInput;
+  /** Suspend the job when the supervisor is cancelled (default `leave`). */
+  onCancel?: OnStopAction;
+  /** Restart budget and backoff. */
+  restartPolicy?: SupervisorRestartPolicy;
+  /** Checks per run before continuing as new (default 300; the server may suggest earlier). */
+  maxChecksPerRun?: number;
+  /** Retry rules placed before the worker's rules and the defaults. */
+  retryRules?: RetryRuleInput[];
+  /** Set by the supervisor itself when it continues as new; never set it. */
+  carried?: SupervisorCarriedState;
+}
+
+/** How the supervisor restarts a job found down. */
+export interface SupervisorRestartPolicy {
+  /** Restarts allowed within `window`; one more failure fails the supervisor (default 5). */
+  maxPerWindow?: number;
+  /** The sliding window the budget counts over (default `1h`). */
+  window?: DurationInput;
+  /** Backoff before a restart when none happened within the window (default `10s`). */
+  initialInterval?: DurationInput;
+  /** Each restart already in the window multiplies the backoff by this (default 2). */
+  backoffCoefficient?: number;
+  /** Longest backoff (default `5m`). */
+  maximumInterval?: DurationInput;
+}
+
+/** What one supervisor run hands to the next when it continues as new. */
+export interface SupervisorCarriedState {
+  /** Restarts still inside the window, oldest first. */
+  recentRestarts: JobRestart[];
+  /** Restarts since the supervisor began. */
+  totalRestarts: number;
+  /** Checks since the supervisor began. */
+  totalChecks: number;
+  /** Runs so far (this one included). */
+  runs: number;
+  /** Whether the supervisor is paused. */
+  paused: boolean;
+  /** When the supervisor began, ISO-8601. */
+  supervisingSince: string;
+  /** When the job was last started by the supervisor, ISO-8601. */
+  runningSince?: string;
+  /** The last failure seen. */
+  lastFailure?: JobFailureRecord;
+  /** Last raw status seen. */
+  lastStatus?: string;
+  /** When the next check is due, ISO-8601. */
+  nextCheckAt?: string;
+}
+
+/** Where a supervisor is. */
+export type SupervisorPhase =
+  | 'validating'
+  | 'starting'
+  | 'waiting'
+  | 'running'
+  | 'backing-off'
+  | 'pausing'
+  | 'paused'
+  | 'suspending'
+  | 'failed'
+  | 'cancelled';
+
+/** Answer of the supervisor's `status` query (and of its updates). */
+export interface SupervisorStatus {
+  /** The phase. */
+  phase: SupervisorPhase;
+  /** Region. */
+  regionId: string;
+  /** The job ID. */
+  apsJobId: string;
+  /** Paused by `pause`: the job is left suspended and not checked. */
+  paused: boolean;
+  /** Last raw job status seen. */
+  lastStatus?: string;
+  /** When the supervisor last started the job (or first found it running), ISO-8601. */
+  runningSince?: string;
+  /** Time since `runningSince` on the workflow clock, ms, while the job is running. */
+  uptimeMs?: number;
+  /** The check interval in force, ms. */
+  checkIntervalMs: number;
+  /** When the last check ran, ISO-8601. */
+  lastCheckAt?: string;
+  /** When the next check is due, ISO-8601 (absent unless running). */
+  nextCheckAt?: string;
+  /** Checks since the supervisor began (across runs). */
+  checks: number;
+  /** Restarts inside the window now. */
+  restartsInWindow: number;
+  /** The budget: restarts allowed per window. */
+  maxRestartsPerWindow: number;
+  /** The window, ms. */
+  windowMs: number;
+  /** Restarts inside the window, oldest first. */
+  recentRestarts: JobRestart[];
+  /** Restarts since the supervisor began. */
+  totalRestarts: number;
+  /** The last failure seen. */
+  lastFailure?: JobFailureRecord;
+  /** Last API error code that reached the workflow. */
+  lastErrorCode?: string;
+  /** This run's number: 1, then one more per continue-as-new. */
+  run: number;
+  /** When the supervisor began, ISO-8601. */
+  supervisingSince: string;
+}
+
+/** The supervisor's `status` query (same name as runApsJob's). */
+export const supervisorStatusQuery = defineQuery<SupervisorStatus>('status');
+
+/** Argument of {@link setCheckIntervalUpdate}. */
+export interface SetCheckIntervalInput {
+  /** The new interval, between 100ms and 24h; applies from now. */
+  checkInterval: DurationInput;
+}
+
+/** Changes the supervisor's check interval; rejected (not recorded) when out of range. */
+export const setCheckIntervalUpdate = defineUpdate<SupervisorStatus, [SetCheckIntervalInput]>(
+  'setCheckInterval',
+);
+
+/** Suspends the job and stops checking it; completes once the job is suspended. */
+export const pauseUpdate = defineUpdate<SupervisorStatus, []>('pause');
+
+/** Starts the job again and goes back to checking; completes once the start took effect. */
+export const resumeUpdate = defineUpdate<SupervisorStatus, []>('resume');
+
+/** The deterministic workflow ID of a job's supervisor: at most one per job. */
+export function supervisorWorkflowId(regionId: string, apsJobId: string): string {
+  return `aps-supervisor:${regionId}:${apsJobId}`;
 }

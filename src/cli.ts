@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The command-line front door: `aps-jobs worker | start | status | cancel | emulator | demo`.
+ * The command-line front door: `aps-jobs worker | start | status | cancel | supervise | supervisor
+ * | emulator | demo`.
  * Errors are one clear line on stderr; exit 0 on success, 1 when a run failed or a call did not
  * go through, 2 on bad input or settings.
  */
@@ -8,10 +9,24 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { JobTarget, OnStopAction, RunApsJobInput } from './api';
-import { cancelJobRun, connectClient, describeJobRun, startJobRun, type ConnectOverrides } from './client';
+import type { JobTarget, OnStopAction, RunApsJobInput, SuperviseApsJobInput, SupervisorStatus } from './api';
+import {
+  cancelJobRun,
+  cancelSupervisor,
+  connectClient,
+  describeJobRun,
+  pauseSupervisor,
+  resumeSupervisor,
+  setSupervisorCheckInterval,
+  startJobRun,
+  startSupervisor,
+  supervisorStatus,
+  type ConnectOverrides,
+} from './client';
 import { ConfigError, taskQueueFrom, regionFrom } from './config';
 import { followJobRun } from './follow';
+import { normalizeSuperviseInput, validateCheckInterval } from './input';
+import { normalizeRunInput } from './input';
 import { InputValidationError } from './validation';
 
 /** A failure that maps to an exit code and a one-line message. */
@@ -123,6 +138,8 @@ export function buildProgram(): Command {
           ? { retryRules: readRules(o.retryRules as string) as RunApsJobInput['retryRules'] }
           : {}),
       };
+      // Bad input is exit 2 before any connection, whether or not Temporal is reachable.
+      normalizeRunInput(input);
       await withClient(g, async (client) => {
         const started = await startJobRun(client, input, { taskQueue: g.taskQueue ?? taskQueueFrom() });
         const info = { workflowId: started.workflowId, runId: started.handle.firstExecutionRunId };
@@ -183,6 +200,125 @@ export function buildProgram(): Command {
       await withClient(g, async (client) => {
         await cancelJobRun(client, regionId, apsJobId, { suspend: o.suspend ? true : undefined });
         print(g, { cancelled: true, apsJobId, regionId }, `cancellation requested for ${apsJobId}`);
+      });
+    });
+
+  program
+    .command('supervise')
+    .description("start the job's supervisor (keeps a streaming job running), or join the running one")
+    .argument('<apsJobId>', 'the APS job ID, e.g. aps-bp1234567890')
+    .addOption(regionOption())
+    .option('--check-interval <duration>', 'how often to check the running job', '5m')
+    .option('--poll-interval <duration>', 'how often to read the status while starting the job', '30s')
+    .option('--max-restarts-per-window <n>', 'restarts allowed within the window', '5')
+    .option('--window <duration>', 'the sliding window of the restart budget', '1h')
+    .option('--backoff <duration>', 'backoff before the first restart in a window (doubles after)', '10s')
+    .addOption(
+      new Option('--on-cancel <action>', 'when the supervisor is cancelled')
+        .choices(['suspend', 'leave'])
+        .default('leave'),
+    )
+    .option('--retry-rules <json|@file>', 'retry rules placed before the defaults (JSON array)')
+    .action(async (apsJobId: string, o: Record<string, string | undefined>, cmd: Command) => {
+      const g = globals(cmd);
+      // A non-number goes through as given, so that validation names it.
+      const n = o.maxRestartsPerWindow ?? '';
+      const input: SuperviseApsJobInput = {
+        regionId: regionFrom(o.region),
+        apsJobId,
+        checkInterval: o.checkInterval,
+        pollInterval: o.pollInterval,
+        onCancel: o.onCancel as OnStopAction,
+        restartPolicy: {
+          maxPerWindow: (/^\d+$/.test(n) ? Number(n) : n) as number,
+          window: o.window,
+          initialInterval: o.backoff,
+        },
+        ...(o.retryRules
+          ? { retryRules: readRules(o.retryRules) as SuperviseApsJobInput['retryRules'] }
+          : {}),
+      };
+      normalizeSuperviseInput(input); // bad input exits 2 before any connection
+      await withClient(g, async (client) => {
+        const started = await startSupervisor(client, input, { taskQueue: g.taskQueue ?? taskQueueFrom() });
+        const info = { workflowId: started.workflowId, runId: started.handle.firstExecutionRunId };
+        print(g, info, `supervisor ${info.workflowId} (run ${info.runId})`);
+      });
+    });
+
+  const supervisor = program
+    .command('supervisor')
+    .description("steer a job's supervisor: status | pause | resume | set-interval | stop");
+  const supervisorCommand = (
+    name: string,
+    description: string,
+    act: (
+      client: Client,
+      regionId: string,
+      apsJobId: string,
+      extra: string[],
+    ) => Promise<SupervisorStatus | void>,
+    extraArgs: [string, string][] = [],
+  ) => {
+    const c = supervisor.command(name).description(description).argument('<apsJobId>', 'the APS job ID');
+    for (const [arg, what] of extraArgs) c.argument(arg, what);
+    c.addOption(regionOption()).action(async (apsJobId: string, ...rest: unknown[]) => {
+      const cmd = rest.at(-1) as Command;
+      const o = rest.at(-2) as { region?: string };
+      const extra = rest.slice(0, -2) as string[];
+      const g = globals(cmd);
+      const regionId = regionFrom(o.region);
+      if (name === 'set-interval') validateCheckInterval(extra[0]);
+      await withClient(g, async (client) => {
+        const s = await act(client, regionId, apsJobId, extra);
+        if (!s) {
+          print(g, { ok: true, apsJobId, regionId }, `${name}: done for ${apsJobId}`);
+          return;
+        }
+        const f = s.lastFailure;
+        const lines = [
+          `phase         ${s.phase}${s.paused ? ' (paused)' : ''}`,
+          `job status    ${s.lastStatus ?? '-'}`,
+          `running since ${s.runningSince ?? '-'}${s.uptimeMs !== undefined ? ` (${Math.round(s.uptimeMs / 1000)}s)` : ''}`,
+          `restarts      ${s.restartsInWindow}/${s.maxRestartsPerWindow} in the window, ${s.totalRestarts} in all`,
+          `last failure  ${f ? `${f.status}${f.errMessage ? `: ${f.errMessage}` : ''} at ${f.at}` : '-'}`,
+          `next check    ${s.nextCheckAt ?? '-'} (every ${s.checkIntervalMs} ms)`,
+        ];
+        print(g, s, lines.join('\n'));
+      });
+    });
+  };
+  supervisorCommand(
+    'status',
+    'show phase, uptime, restarts in the window, last failure, next check',
+    (c, r, j) => supervisorStatus(c, r, j),
+  );
+  supervisorCommand('pause', 'suspend the job and stop checking it', (c, r, j) => pauseSupervisor(c, r, j));
+  supervisorCommand('resume', 'start the job again and go back to checking', (c, r, j) =>
+    resumeSupervisor(c, r, j),
+  );
+  supervisorCommand(
+    'set-interval',
+    'change the check interval (100ms to 24h)',
+    (c, r, j, [interval]) => setSupervisorCheckInterval(c, r, j, interval as string),
+    [['<duration>', 'the new interval, e.g. 10m']],
+  );
+  supervisor
+    .command('stop')
+    .description('cancel the supervisor')
+    .argument('<apsJobId>', 'the APS job ID')
+    .addOption(regionOption())
+    .option('--suspend', 'suspend the job on the way out, whatever --on-cancel said at start')
+    .action(async (apsJobId: string, o: { region?: string; suspend?: boolean }, cmd: Command) => {
+      const g = globals(cmd);
+      const regionId = regionFrom(o.region);
+      await withClient(g, async (client) => {
+        await cancelSupervisor(client, regionId, apsJobId, { suspend: o.suspend ? true : undefined });
+        print(
+          g,
+          { cancelled: true, apsJobId, regionId },
+          `cancellation requested for the supervisor of ${apsJobId}`,
+        );
       });
     });
 

@@ -1,6 +1,7 @@
 /**
- * Typed helpers to start, follow and cancel a job's workflow. One job, one workflow: the ID is
- * derived from the region and job ID, and a second caller joins the running workflow.
+ * Typed helpers to start, follow and cancel a job's workflow, and to start and steer a job's
+ * supervisor. One job, one workflow of each kind: the IDs are derived from the region and job ID,
+ * and a second caller joins the running workflow.
  */
 import {
   Client,
@@ -16,15 +17,24 @@ import {
   ApsPhaseKey,
   ApsRegionKey,
   jobWorkflowId,
+  pauseUpdate,
+  resumeUpdate,
+  setCheckIntervalUpdate,
   setOnCancelSignal,
   statusQuery,
+  supervisorStatusQuery,
+  supervisorWorkflowId,
+  type DurationInput,
   type OnStopAction,
   type RunApsJobInput,
   type RunApsJobStatus,
+  type SuperviseApsJobInput,
+  type SupervisorStatus,
 } from './api';
-import { normalizeRunInput } from './input';
-import { validateApsJobId, validateRegionId } from './validation';
+import { normalizeRunInput, normalizeSuperviseInput, validateCheckInterval } from './input';
+import { InputValidationError, validateApsJobId, validateRegionId } from './validation';
 import { runApsJob } from './workflows/run-aps-job';
+import { superviseApsJob } from './workflows/supervise-aps-job';
 
 /** Overrides of the envconfig settings (CLI flags beat environment variables). */
 export interface ConnectOverrides {
@@ -221,6 +231,118 @@ export async function cancelJobRun(
     const action: OnStopAction = opts.suspend ? 'suspend' : 'leave';
     await handle.signal(setOnCancelSignal, action);
   }
+  await handle.cancel();
+}
+
+/** A started (or joined) supervisor. */
+export interface StartedSupervisor {
+  /** Handle of the workflow. */
+  handle: WorkflowHandleWithFirstExecutionRunId<typeof superviseApsJob>;
+  /** The workflow ID (`aps-supervisor:<region>:<jobId>`). */
+  workflowId: string;
+  /** Whether the search attributes were set. */
+  searchAttributes: boolean;
+}
+
+/**
+ * Validates the input, then starts the job's supervisor or joins the one already running for that
+ * job (`WorkflowIdConflictPolicy.USE_EXISTING`): a job has at most one supervisor.
+ */
+export async function startSupervisor(
+  client: Client,
+  input: SuperviseApsJobInput,
+  opts: StartJobRunOptions,
+): Promise<StartedSupervisor> {
+  if (input.carried !== undefined) {
+    throw new InputValidationError('carried', 'nothing (set by the supervisor itself)', 'a value');
+  }
+  const cfg = normalizeSuperviseInput(input);
+  const workflowId = supervisorWorkflowId(cfg.regionId, cfg.apsJobId);
+  const start = (withAttributes: boolean) =>
+    client.workflow.start(superviseApsJob, {
+      taskQueue: opts.taskQueue,
+      workflowId,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: withAttributes
+        ? [
+            { key: ApsJobIdKey, value: cfg.apsJobId },
+            { key: ApsRegionKey, value: cfg.regionId },
+            { key: ApsPhaseKey, value: 'starting' },
+          ]
+        : undefined,
+    });
+  const wanted = opts.searchAttributes ?? true;
+  try {
+    return { handle: await start(wanted), workflowId, searchAttributes: wanted };
+  } catch (err) {
+    if (wanted && opts.searchAttributes === undefined && isUnregisteredSearchAttribute(err)) {
+      return { handle: await start(false), workflowId, searchAttributes: false };
+    }
+    throw err;
+  }
+}
+
+/** The handle of a job's supervisor (latest run, so it follows continue-as-new). */
+export function supervisorHandle(
+  client: Client,
+  regionId: string,
+  apsJobId: string,
+): WorkflowHandle<typeof superviseApsJob> {
+  return client.workflow.getHandle<typeof superviseApsJob>(
+    supervisorWorkflowId(validateRegionId(regionId), validateApsJobId(apsJobId)),
+  );
+}
+
+/** The supervisor's `status` query. */
+export function supervisorStatus(
+  client: Client,
+  regionId: string,
+  apsJobId: string,
+): Promise<SupervisorStatus> {
+  return supervisorHandle(client, regionId, apsJobId).query(supervisorStatusQuery);
+}
+
+/** Pauses a supervisor: resolves once the job is suspended and checks have stopped. */
+export function pauseSupervisor(
+  client: Client,
+  regionId: string,
+  apsJobId: string,
+): Promise<SupervisorStatus> {
+  return supervisorHandle(client, regionId, apsJobId).executeUpdate(pauseUpdate);
+}
+
+/** Resumes a paused supervisor: resolves once the job's start took effect. */
+export function resumeSupervisor(
+  client: Client,
+  regionId: string,
+  apsJobId: string,
+): Promise<SupervisorStatus> {
+  return supervisorHandle(client, regionId, apsJobId).executeUpdate(resumeUpdate);
+}
+
+/** Changes a supervisor's check interval (validated here first, and again by the workflow). */
+export async function setSupervisorCheckInterval(
+  client: Client,
+  regionId: string,
+  apsJobId: string,
+  checkInterval: DurationInput,
+): Promise<SupervisorStatus> {
+  validateCheckInterval(checkInterval);
+  return supervisorHandle(client, regionId, apsJobId).executeUpdate(setCheckIntervalUpdate, {
+    args: [{ checkInterval }],
+  });
+}
+
+/** Cancels a supervisor; with `suspend`, it suspends the job on its way out whatever `onCancel` said. */
+export async function cancelSupervisor(
+  client: Client,
+  regionId: string,
+  apsJobId: string,
+  opts: { suspend?: boolean } = {},
+): Promise<void> {
+  const handle = supervisorHandle(client, regionId, apsJobId);
+  if (opts.suspend !== undefined) await handle.signal(setOnCancelSignal, opts.suspend ? 'suspend' : 'leave');
   await handle.cancel();
 }
 

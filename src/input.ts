@@ -278,7 +278,7 @@ export const SUPERVISE_DEFAULTS = {
   stoppedGrace: '1m',
   activityTimeout: '2m',
   onCancel: 'leave' as OnStopAction,
-  maxChecksPerRun: 500,
+  maxChecksPerRun: 300,
   restartPolicy: {
     maxPerWindow: 5,
     window: '1h',
@@ -353,8 +353,9 @@ export function normalizeSuperviseInput(input: unknown): NormalizedSuperviseInpu
   const regionId = validateRegionId(raw.regionId);
   const apsJobId = validateApsJobId(raw.apsJobId);
   const checkIntervalMs = validateCheckInterval(raw.checkInterval ?? d.checkInterval);
+  // As in runApsJob: the server re-dispatches a poll (an activity retry) no sooner than about 1s.
   const pollIntervalMs = parseDuration(raw.pollInterval ?? d.pollInterval, 'pollInterval', {
-    minMs: 100,
+    minMs: 1000,
     maxMs: 24 * 3_600_000,
   });
   const startTimeoutMs = parseDuration(raw.startTimeout ?? d.startTimeout, 'startTimeout', {

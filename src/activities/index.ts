@@ -1,10 +1,11 @@
 /**
- * Activities over the {@link ApsApi}: an idempotent start, a one-read wait step, and a suspend.
+ * Activities over the {@link ApsApi}: an idempotent start, a one-read wait step, a one-read check,
+ * and a suspend.
  * Created by closure over their dependencies; they never read `process.env`.
  */
 import { activityInfo, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ApsApi, ApsError, JobRef, JobStatus } from '../aps/types';
+import type { ApsApi, ApsError, JobRef, JobStatus, StatusClass } from '../aps/types';
 import { resolveRules, validateRetryRules } from '../retry';
 import type { RetryRule, RetryRuleInput, RuleCounters } from '../retry/types';
 import { InputValidationError, validateApsJobId, validateRegionId } from '../validation';
@@ -88,6 +89,24 @@ export interface WaitForApsJobResult {
 export interface SuspendApsJobInput extends JobRef {
   /** Workflow-level rules. */
   retryRules?: RetryRuleInput[];
+}
+
+/** Input of {@link Activities.checkApsJob}. */
+export interface CheckApsJobInput extends JobRef {
+  /** Workflow-level rules. */
+  retryRules?: RetryRuleInput[];
+}
+
+/** Result of {@link Activities.checkApsJob}. */
+export interface CheckApsJobResult {
+  /** The raw status. */
+  status: string;
+  /** Its class. */
+  class: StatusClass;
+  /** The job's ErrMessage, looked up when the job is failed. */
+  errMessage?: string;
+  /** Epoch ms of the read. */
+  at: number;
 }
 
 /** Details of an `ApsJobFailed` failure. */
@@ -342,6 +361,28 @@ export function createActivities(deps: ActivityDeps) {
         status: status.raw,
         polls,
       });
+    },
+
+    /**
+     * Reads the status once and returns it classified (a failed job with its ErrMessage). Only API
+     * errors fail it, under the retry rules; what the status means is the workflow's business.
+     */
+    async checkApsJob(input: CheckApsJobInput): Promise<CheckApsJobResult> {
+      const { rules, prior, counters } = prepare<{ counters?: RuleCounters }>(input);
+      const ref: JobRef = { regionId: input.regionId, apsJobId: input.apsJobId };
+      let status: JobStatus;
+      try {
+        status = (await aps.describeJob(ref)).status;
+      } catch (err) {
+        throw fail('DescribeApsJobDetail', toApsError(err), rules, counters, { ...prior });
+      }
+      const errMessage = status.class === 'failed' ? await findErrMessage(ref) : undefined;
+      return {
+        status: status.raw,
+        class: status.class,
+        ...(errMessage !== undefined ? { errMessage } : {}),
+        at: now(),
+      };
     },
 
     /** Suspends the job (SuspendApsJob), under the same retry rules. */

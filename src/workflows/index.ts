@@ -2,3 +2,4 @@
  * The workflows this package registers: the one `workflowsPath` target.
  */
 export { runApsJob } from './run-aps-job';
+export { superviseApsJob } from './supervise-aps-job';

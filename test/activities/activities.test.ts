@@ -92,7 +92,7 @@ describe('activities (unit, fake ApsApi)', () => {
       assert.equal(aps.count('StartApsJob'), 0);
     });
 
-    it('fails a throttled start with a delay and saves the rule counters and the sent start', async () => {
+    it('fails a throttled start with a delay, saves the rule counters, and knows nothing started', async () => {
       const aps = new FakeAps();
       aps.describeAnswers = [S.suspended];
       aps.startAnswers = [S.err('Throttling.User', 'throttled', { httpStatus: 400 })];
@@ -102,7 +102,8 @@ describe('activities (unit, fake ApsApi)', () => {
       assert.equal(failure?.nonRetryable, false);
       assert.ok(failure?.nextRetryDelay !== undefined && failure.nextRetryDelay !== null);
       const last = heartbeats.at(-1) as { startSent: boolean; counters: Record<string, { retries: number }> };
-      assert.equal(last.startSent, true);
+      // A definite answer (throttled) means the start did not happen.
+      assert.equal(last.startSent, false);
       const counters = Object.values(last.counters);
       assert.equal(counters.length, 1);
       assert.equal(counters[0]?.retries, 1);

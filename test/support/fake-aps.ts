@@ -51,7 +51,7 @@ export class FakeAps implements ApsApi {
     try {
       FakeAps.fail(a);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const s = a as { status: string; class: StatusClass };
     return Promise.resolve({
@@ -68,7 +68,7 @@ export class FakeAps implements ApsApi {
     try {
       FakeAps.fail(a);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     return Promise.resolve({ apsJobId: ref.apsJobId, requestId: `req-${this.calls.length}`, raw: {} });
   }
