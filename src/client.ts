@@ -11,7 +11,7 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { ApplicationFailure, defaultPayloadConverter, type SearchAttributePair } from '@temporalio/common';
 import {
   ApsJobIdKey,
   ApsPhaseKey,
@@ -92,27 +92,38 @@ export async function startJobRun(
 ): Promise<StartedJobRun> {
   const cfg = normalizeRunInput(input);
   const workflowId = jobWorkflowId(cfg.regionId, cfg.apsJobId);
-  const start = (withAttributes: boolean) =>
+  const started = await withSearchAttributeFallback(cfg, opts, (typedSearchAttributes) =>
     client.workflow.start(runApsJob, {
       taskQueue: opts.taskQueue,
       workflowId,
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
-      typedSearchAttributes: withAttributes
-        ? [
-            { key: ApsJobIdKey, value: cfg.apsJobId },
-            { key: ApsRegionKey, value: cfg.regionId },
-            { key: ApsPhaseKey, value: 'starting' },
-          ]
-        : undefined,
-    });
+      typedSearchAttributes,
+    }),
+  );
+  return { ...started, workflowId };
+}
+
+/**
+ * Starts with the job's search attributes, and again without them when the server rejects them
+ * as unregistered (unless the caller asked for them explicitly).
+ */
+async function withSearchAttributeFallback<H>(
+  ref: { regionId: string; apsJobId: string },
+  opts: StartJobRunOptions,
+  start: (typedSearchAttributes: SearchAttributePair[] | undefined) => Promise<H>,
+): Promise<{ handle: H; searchAttributes: boolean }> {
   const wanted = opts.searchAttributes ?? true;
+  const attributes: SearchAttributePair[] = [
+    { key: ApsJobIdKey, value: ref.apsJobId },
+    { key: ApsRegionKey, value: ref.regionId },
+    { key: ApsPhaseKey, value: 'starting' },
+  ];
   try {
-    return { handle: await start(wanted), workflowId, searchAttributes: wanted };
+    return { handle: await start(wanted ? attributes : undefined), searchAttributes: wanted };
   } catch (err) {
-    // Servers without the attributes registered reject the start: run without them.
     if (wanted && opts.searchAttributes === undefined && isUnregisteredSearchAttribute(err)) {
-      return { handle: await start(false), workflowId, searchAttributes: false };
+      return { handle: await start(undefined), searchAttributes: false };
     }
     throw err;
   }
@@ -258,29 +269,16 @@ export async function startSupervisor(
   }
   const cfg = normalizeSuperviseInput(input);
   const workflowId = supervisorWorkflowId(cfg.regionId, cfg.apsJobId);
-  const start = (withAttributes: boolean) =>
+  const started = await withSearchAttributeFallback(cfg, opts, (typedSearchAttributes) =>
     client.workflow.start(superviseApsJob, {
       taskQueue: opts.taskQueue,
       workflowId,
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
-      typedSearchAttributes: withAttributes
-        ? [
-            { key: ApsJobIdKey, value: cfg.apsJobId },
-            { key: ApsRegionKey, value: cfg.regionId },
-            { key: ApsPhaseKey, value: 'starting' },
-          ]
-        : undefined,
-    });
-  const wanted = opts.searchAttributes ?? true;
-  try {
-    return { handle: await start(wanted), workflowId, searchAttributes: wanted };
-  } catch (err) {
-    if (wanted && opts.searchAttributes === undefined && isUnregisteredSearchAttribute(err)) {
-      return { handle: await start(false), workflowId, searchAttributes: false };
-    }
-    throw err;
-  }
+      typedSearchAttributes,
+    }),
+  );
+  return { ...started, workflowId };
 }
 
 /** The handle of a job's supervisor (latest run, so it follows continue-as-new). */
