@@ -1,16 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import {
-  jobWorkflowId,
-  statusQuery,
-  type JobFailureRecord,
-  type OnJobFailure,
-  type RunApsJobInput,
-} from '../../src/api';
-import { runApsJob } from '../../src/workflows/run-aps-job';
-import { testEnv } from '../support/env';
+import { statusQuery, type JobFailureRecord, type OnJobFailure, type RunApsJobInput } from '../../src/api';
+import { failureOf, startRun } from '../support/runs';
 import { startStack, type Stack } from '../support/stack';
 import { maybeRecordHistory } from '../support/histories';
 
@@ -23,24 +15,6 @@ const fastRestarts: OnJobFailure = {
   backoffCoefficient: 2,
   maximumInterval: '1s',
 };
-
-function start(stack: Stack, input: RunApsJobInput): Promise<WorkflowHandle<typeof runApsJob>> {
-  return testEnv().client.workflow.start(runApsJob, {
-    taskQueue: stack.taskQueue,
-    workflowId: `${jobWorkflowId(input.regionId, input.apsJobId)}:${randomUUID()}`,
-    args: [input],
-  });
-}
-
-async function failureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {
-  const err = await handle.result().then(
-    () => assert.fail('expected the workflow to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(err)}`);
-  assert.ok(err.cause instanceof ApplicationFailure, `expected ApplicationFailure, got ${String(err.cause)}`);
-  return err.cause;
-}
 
 /** Times of the StartApsJob calls for a job, in order. */
 function startTimes(stack: Stack, apsJobId: string): number[] {
@@ -68,7 +42,7 @@ describe('runApsJob onJobFailure: restarts with backoff (real dev server, real w
       failuresBeforeHealthy: 2,
       errMessage: 'Kafka broker unreachable',
     });
-    const handle = await start(stack, {
+    const handle = await startRun(stack, {
       regionId: region,
       apsJobId,
       pollInterval: '1s',
@@ -111,7 +85,7 @@ describe('runApsJob onJobFailure: restarts with backoff (real dev server, real w
       failAfterPolls: 0,
       errMessage: 'disk full',
     });
-    const handle = await start(stack, {
+    const handle = await startRun(stack, {
       regionId: region,
       apsJobId,
       pollInterval: '1s',
@@ -153,7 +127,7 @@ describe('runApsJob onJobFailure: restarts with backoff (real dev server, real w
     const apsJobId = newJobId();
     stack.emulator.addJob({ apsJobId, regionId: region, kind: 'failing', failAfterPolls: 0 });
     const t0 = Date.now();
-    const handle = await start(stack, {
+    const handle = await startRun(stack, {
       regionId: region,
       apsJobId,
       pollInterval: '1s',
@@ -175,7 +149,7 @@ describe('runApsJob onJobFailure: restarts with backoff (real dev server, real w
   it('with restart: false fails at once, as without onJobFailure', async () => {
     const apsJobId = newJobId();
     stack.emulator.addJob({ apsJobId, regionId: region, kind: 'failing', failAfterPolls: 0 });
-    const handle = await start(stack, {
+    const handle = await startRun(stack, {
       regionId: region,
       apsJobId,
       pollInterval: '1s',
@@ -209,7 +183,7 @@ describe('runApsJob onJobFailure: restarts with backoff (real dev server, real w
     for (const [name, onJobFailure, field] of cases) {
       it(name, async () => {
         const before = stack.emulator.counters().requests;
-        const handle = await start(stack, { ...good, onJobFailure } as RunApsJobInput);
+        const handle = await startRun(stack, { ...good, onJobFailure } as RunApsJobInput);
         const failure = await failureOf(handle);
         assert.equal(failure.type, 'InvalidWorkflowInput');
         assert.ok(failure.message.includes(field), `message "${failure.message}" should name ${field}`);

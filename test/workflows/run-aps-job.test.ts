@@ -1,35 +1,16 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { jobWorkflowId, statusQuery, type RunApsJobInput } from '../../src/api';
+import { statusQuery, type RunApsJobInput } from '../../src/api';
 import { runApsJob } from '../../src/workflows/run-aps-job';
 import { testEnv } from '../support/env';
+import { failureOf, startRun } from '../support/runs';
 import { eventually, startStack, type Stack } from '../support/stack';
 import { maybeRecordHistory } from '../support/histories';
 
 const region = 'cn-hangzhou';
 const newJobId = (): string => `aps-${randomUUID().slice(0, 12)}`;
-
-/** Starts runApsJob for `input` on the stack's task queue. */
-function start(stack: Stack, input: RunApsJobInput): Promise<WorkflowHandle<typeof runApsJob>> {
-  return testEnv().client.workflow.start(runApsJob, {
-    taskQueue: stack.taskQueue,
-    workflowId: `${jobWorkflowId(input.regionId, input.apsJobId)}:${randomUUID()}`,
-    args: [input],
-  });
-}
-
-/** Awaits the run's failure and returns the ApplicationFailure it failed with. */
-async function failureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {
-  const err = await handle.result().then(
-    () => assert.fail('expected the workflow to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(err)}`);
-  assert.ok(err.cause instanceof ApplicationFailure, `expected ApplicationFailure, got ${String(err.cause)}`);
-  return err.cause;
-}
 
 function startCalls(stack: Stack, jobId: string): number {
   return stack.emulator.counters().byJob[jobId]?.StartApsJob ?? 0;
@@ -48,7 +29,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
   it('starts a suspended streaming job and waits until it is running', async () => {
     const apsJobId = newJobId();
     stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming', startingPolls: 2 });
-    const handle = await start(stack, { regionId: region, apsJobId, pollInterval: '1s' });
+    const handle = await startRun(stack, { regionId: region, apsJobId, pollInterval: '1s' });
     const result = await handle.result();
     assert.equal(result.started, true);
     assert.equal(result.status, 'Running');
@@ -66,7 +47,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
   it('waits a batch job to completed', async () => {
     const apsJobId = newJobId();
     stack.emulator.addJob({ apsJobId, regionId: region, kind: 'batch', runningPollsToComplete: 2 });
-    const handle = await start(stack, {
+    const handle = await startRun(stack, {
       regionId: region,
       apsJobId,
       target: 'completed',
@@ -82,7 +63,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
   it('reattaches to a job that is already running: zero StartApsJob calls', async () => {
     const apsJobId = newJobId();
     stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming', initialStatus: 'Running' });
-    const handle = await start(stack, { regionId: region, apsJobId, pollInterval: '1s' });
+    const handle = await startRun(stack, { regionId: region, apsJobId, pollInterval: '1s' });
     const result = await handle.result();
     assert.equal(result.started, false);
     assert.equal(result.startRequestId, undefined);
@@ -100,7 +81,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
       apsJobId,
       times: 3,
     });
-    const handle = await start(stack, {
+    const handle = await startRun(stack, {
       regionId: region,
       apsJobId,
       pollInterval: '1s',
@@ -143,7 +124,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
       apsJobId,
       times: 2,
     });
-    const handle = await start(stack, {
+    const handle = await startRun(stack, {
       regionId: region,
       apsJobId,
       pollInterval: '1s',
@@ -166,7 +147,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
       apsJobId,
       applyFirst: true,
     });
-    const handle = await start(stack, { regionId: region, apsJobId, pollInterval: '1s' });
+    const handle = await startRun(stack, { regionId: region, apsJobId, pollInterval: '1s' });
     const result = await handle.result();
     assert.equal(result.started, true);
     assert.equal(startCalls(stack, apsJobId), 1);
@@ -177,7 +158,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
     const apsJobId = newJobId(); // unknown to the emulator
     const before = stack.emulator.counters().requests;
     const t0 = Date.now();
-    const handle = await start(stack, { regionId: region, apsJobId, pollInterval: '1s' });
+    const handle = await startRun(stack, { regionId: region, apsJobId, pollInterval: '1s' });
     const failure = await failureOf(handle);
     assert.ok(Date.now() - t0 < 10_000);
     assert.equal(failure.type, 'InvalidInput');
@@ -199,7 +180,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
       action: 'StartApsJob',
       apsJobId,
     });
-    const handle = await start(stack, {
+    const handle = await startRun(stack, {
       regionId: region,
       apsJobId,
       pollInterval: '1s',
@@ -222,7 +203,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
       apsJobId,
       times: 'unlimited',
     });
-    const handle = await start(stack, {
+    const handle = await startRun(stack, {
       regionId: region,
       apsJobId,
       retryRules: [
@@ -247,7 +228,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
     const apsJobId = newJobId();
     stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming' });
     stack.emulator.injectFault({ kind: 'error', code: 'InvalidInput', action: 'StartApsJob', apsJobId });
-    const handle = await start(stack, {
+    const handle = await startRun(stack, {
       regionId: region,
       apsJobId,
       pollInterval: '1s',
@@ -269,7 +250,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
       failAfterPolls: 1,
       errMessage: 'Kafka topic not found',
     });
-    const handle = await start(stack, {
+    const handle = await startRun(stack, {
       regionId: region,
       apsJobId,
       target: 'completed',
@@ -284,7 +265,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
   it('fails with ApsJobStopped when someone else suspends the job while it is waited on', async () => {
     const apsJobId = newJobId();
     stack.emulator.addJob({ apsJobId, regionId: region, kind: 'batch', runningPollsToComplete: 1_000_000 });
-    const handle = await start(stack, {
+    const handle = await startRun(stack, {
       regionId: region,
       apsJobId,
       target: 'completed',
@@ -305,7 +286,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
   it('fails with ApsJobTimeout at the deadline and suspends the job when asked', async () => {
     const apsJobId = newJobId();
     stack.emulator.addJob({ apsJobId, regionId: region, kind: 'batch', runningPollsToComplete: 1_000_000 });
-    const handle = await start(stack, {
+    const handle = await startRun(stack, {
       regionId: region,
       apsJobId,
       target: 'completed',
@@ -324,7 +305,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
     it(`on cancel with onCancel=${onCancel}: ${onCancel === 'suspend' ? 'suspends the job' : 'leaves the job running'}, ends cancelled`, async () => {
       const apsJobId = newJobId();
       stack.emulator.addJob({ apsJobId, regionId: region, kind: 'batch', runningPollsToComplete: 1_000_000 });
-      const handle = await start(stack, {
+      const handle = await startRun(stack, {
         regionId: region,
         apsJobId,
         target: 'completed',

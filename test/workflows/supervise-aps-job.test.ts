@@ -24,6 +24,7 @@ import { InputValidationError } from '../../src/validation';
 import { superviseApsJob } from '../../src/workflows/supervise-aps-job';
 import { testEnv, uniqueTaskQueue } from '../support/env';
 import { maybeRecordHistory } from '../support/histories';
+import { failureOf } from '../support/runs';
 import { killWorker, spawnWorker, type WorkerProcess } from '../support/processes';
 import { eventually, startStack, type Stack } from '../support/stack';
 
@@ -51,16 +52,6 @@ async function cancelledEnd(handle: WorkflowHandle): Promise<void> {
   );
   assert.ok(err instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(err)}`);
   assert.ok(err.cause instanceof CancelledFailure, `expected CancelledFailure, got ${String(err.cause)}`);
-}
-
-async function failureOf(handle: WorkflowHandle): Promise<ApplicationFailure> {
-  const err = await handle.result().then(
-    () => assert.fail('expected the supervisor to fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(err)}`);
-  assert.ok(err.cause instanceof ApplicationFailure, `expected ApplicationFailure, got ${String(err.cause)}`);
-  return err.cause;
 }
 
 /** The StartApsJob / SuspendApsJob calls for a job since `sinceSeq`, in order. */
