@@ -236,7 +236,12 @@ export function createActivities(deps: ActivityDeps) {
       } catch (err) {
         throw fail('DescribeApsJobDetail', toApsError(err), rules, counters, { ...state });
       }
-      if (before.class === 'running' || (state.startSent && before.class === 'completed')) {
+      // After an earlier attempt's start whose reply was lost, a job that has since completed or
+      // failed was started by us: starting it again would be a second start. The wait reports a
+      // failure (and onJobFailure decides about a restart).
+      const endedSinceOurStart =
+        state.startSent === true && (before.class === 'completed' || before.class === 'failed');
+      if (before.class === 'running' || endedSinceOurStart) {
         log.info(state.startSent ? 'job started by an earlier attempt' : 'job already running: reattached', {
           status: before.raw,
         });

@@ -81,6 +81,29 @@ describe('activities (unit, fake ApsApi)', () => {
       assert.equal(aps.count('StartApsJob'), 0);
     });
 
+    it('does not start again a job that failed after an earlier attempt sent a start', async () => {
+      const aps = new FakeAps();
+      aps.describeAnswers = [S.failed];
+      const acts = createActivities({ aps });
+      const { result } = await attempt(() => acts.startApsJob(startInput), {
+        attempt: 2,
+        heartbeatDetails: { counters: {}, startSent: true },
+      });
+      assert.equal(result?.started, true);
+      assert.equal(result?.status, 'Failed');
+      assert.equal(aps.count('StartApsJob'), 0);
+    });
+
+    it('starts a failed job when no earlier attempt sent a start', async () => {
+      const aps = new FakeAps();
+      aps.describeAnswers = [S.failed];
+      aps.startAnswers = [S.ok];
+      const acts = createActivities({ aps });
+      const { result } = await attempt(() => acts.startApsJob(startInput));
+      assert.equal(result?.started, true);
+      assert.equal(aps.count('StartApsJob'), 1);
+    });
+
     it('waits (BENIGN, short delay) on a transitional job it did not start', async () => {
       const aps = new FakeAps();
       aps.describeAnswers = [S.starting];

@@ -154,6 +154,23 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
     assert.equal(stack.emulator.effectiveStarts(apsJobId), 1);
   });
 
+  it('never starts again a job that failed right after a start whose reply was lost', async () => {
+    const apsJobId = newJobId();
+    stack.emulator.addJob({
+      apsJobId,
+      regionId: region,
+      kind: 'failing',
+      failAfterPolls: 0,
+      errMessage: 'bad offset',
+    });
+    stack.emulator.injectFault({ kind: 'reset', action: 'StartApsJob', apsJobId, applyFirst: true });
+    const handle = await startRun(stack, { regionId: region, apsJobId, pollInterval: '1s' });
+    const failure = await failureOf(handle);
+    assert.equal(failure.type, 'ApsJobFailed');
+    assert.equal(stack.emulator.effectiveStarts(apsJobId), 1);
+    assert.equal(startCalls(stack, apsJobId), 1);
+  });
+
   it('fails a permanent InvalidInput within seconds after exactly one call, non-retryable', async () => {
     const apsJobId = newJobId(); // unknown to the emulator
     const before = stack.emulator.counters().requests;
