@@ -1,0 +1,143 @@
+/**
+ * Command-line flags of `npm run bench` → the harness's options.
+ */
+import { Command } from 'commander';
+import { parseDuration } from '../src/validation';
+import { STRATEGIES, type StrategyName } from './api';
+import type { BenchConfig, BenchOptions } from './harness';
+
+/** What `npm run bench` runs without flags. */
+export const DEFAULT_FLAGS = {
+  sizes: '100,1000',
+  polls: '10',
+  pollInterval: '1s,8s',
+  longPolls: '100',
+  longJobs: '100',
+  longPollInterval: '1s',
+  strategies: STRATEGIES.join(','),
+  startConcurrency: '50',
+  maxWorkflowTasks: '200',
+  historySample: '20',
+  out: 'bench/results',
+  name: 'latest',
+};
+
+/** Parsed command line. */
+export interface CliOptions {
+  bench: BenchOptions;
+  /** Directory of the results. */
+  outDir: string;
+  /** File name of the results, without `.json` / `.md`. */
+  name: string;
+}
+
+function positiveInt(value: string, what: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${what}: a whole number ≥ 1, got ${value}`);
+  return n;
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+function duration(value: string, what: string): number {
+  try {
+    return parseDuration(/^\d+$/.test(value) ? Number(value) : value, what, { minMs: 1000 });
+  } catch (err) {
+    throw new Error(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** Parses argv (without node and the script). */
+export function parseBenchArgs(argv: string[]): CliOptions {
+  const program = new Command('bench')
+    .description(
+      'Benchmark the cost of waiting for APS jobs: the empty-workflow ceiling, runApsJob (polling by activity ' +
+        'retry), a naive sleep-and-describe workflow and a heartbeating polling activity, side by side.',
+    )
+    .option('--sizes <list>', 'concurrent jobs per configuration, comma-separated', DEFAULT_FLAGS.sizes)
+    .option('--polls <k>', 'polls that answer Starting before a job runs (K)', DEFAULT_FLAGS.polls)
+    .option(
+      '--poll-interval <list>',
+      'poll interval (I), at least 1s: one for every size, or one per size (e.g. 1s,5s)',
+      DEFAULT_FLAGS.pollInterval,
+    )
+    .option('--long-polls <k>', 'K of the extra long-wait configuration; 0 skips it', DEFAULT_FLAGS.longPolls)
+    .option('--long-jobs <n>', 'N of the long-wait configuration', DEFAULT_FLAGS.longJobs)
+    .option(
+      '--long-poll-interval <duration>',
+      'I of the long-wait configuration',
+      DEFAULT_FLAGS.longPollInterval,
+    )
+    .option('--strategies <list>', `which to run, from ${STRATEGIES.join(',')}`, DEFAULT_FLAGS.strategies)
+    .option('--start-concurrency <n>', 'workflow starts in flight at once', DEFAULT_FLAGS.startConcurrency)
+    .option('--max-activities <n>', 'maxConcurrentActivityTaskExecutions (default: max(200, N))')
+    .option('--max-workflow-tasks <n>', 'maxConcurrentWorkflowTaskExecutions', DEFAULT_FLAGS.maxWorkflowTasks)
+    .option('--max-cached-workflows <n>', 'maxCachedWorkflows (default: the SDK default)')
+    .option('--worker-node-options <flags>', 'extra Node flags for the worker processes, space-separated')
+    .option('--name <name>', 'results file name (without extension)', DEFAULT_FLAGS.name)
+    .option(
+      '--history-sample <n>',
+      'histories fetched per phase to cross-check event counts',
+      DEFAULT_FLAGS.historySample,
+    )
+    .option('--db-file <path>', 'SQLite file for the dev server (default: in-memory)')
+    .option('--out <dir>', 'directory of the results', DEFAULT_FLAGS.out)
+    .exitOverride();
+  program.parse(argv, { from: 'user' });
+  const o = program.opts<Record<string, string | undefined>>();
+  const polls = positiveInt(o.polls as string, '--polls');
+  const sizes = list(o.sizes as string).map((s) => positiveInt(s, '--sizes'));
+  const intervals = list(o.pollInterval as string).map((s) => duration(s, '--poll-interval'));
+  if (intervals.length !== 1 && intervals.length !== sizes.length) {
+    throw new Error(
+      `--poll-interval: one interval, or one per size (${sizes.length}), got ${intervals.length}`,
+    );
+  }
+  const configs: BenchConfig[] = sizes.map((jobs, i) => ({
+    jobs,
+    polls,
+    pollIntervalMs: (intervals.length === 1 ? intervals[0] : intervals[i]) as number,
+  }));
+  const longPolls = Number(o.longPolls);
+  if (!Number.isInteger(longPolls) || longPolls < 0) {
+    throw new Error(`--long-polls: a whole number ≥ 0, got ${o.longPolls}`);
+  }
+  if (longPolls > 0) {
+    configs.push({
+      jobs: positiveInt(o.longJobs as string, '--long-jobs'),
+      polls: longPolls,
+      pollIntervalMs: duration(o.longPollInterval as string, '--long-poll-interval'),
+    });
+  }
+  const strategies = list(o.strategies as string);
+  for (const s of strategies) {
+    if (!(STRATEGIES as readonly string[]).includes(s)) {
+      throw new Error(`--strategies: unknown ${s} (known: ${STRATEGIES.join(', ')})`);
+    }
+  }
+  return {
+    outDir: o.out as string,
+    name: o.name as string,
+    bench: {
+      configs,
+      strategies: strategies as StrategyName[],
+      startConcurrency: positiveInt(o.startConcurrency as string, '--start-concurrency'),
+      maxActivities:
+        o.maxActivities === undefined ? undefined : positiveInt(o.maxActivities, '--max-activities'),
+      maxWorkflowTasks: positiveInt(o.maxWorkflowTasks as string, '--max-workflow-tasks'),
+      maxCachedWorkflows:
+        o.maxCachedWorkflows === undefined
+          ? undefined
+          : positiveInt(o.maxCachedWorkflows, '--max-cached-workflows'),
+      historySample: positiveInt(o.historySample as string, '--history-sample'),
+      dbFile: o.dbFile,
+      workerNodeOptions: o.workerNodeOptions?.split(' ').filter((f) => f !== ''),
+      command: ['npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' '),
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * `npm run bench [-- flags]`: runs the benchmark and writes bench/results/latest.{json,md}.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CommanderError } from 'commander';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { runBench } from './harness';
+import { parseBenchArgs } from './options';
+import { evaluateTargets, renderMarkdown } from './report';
+
+async function main(): Promise<void> {
+  const { bench, outDir, name } = parseBenchArgs(process.argv.slice(2));
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const result = await runBench(bench);
+  mkdirSync(outDir, { recursive: true });
+  const markdown = renderMarkdown(result);
+  writeFileSync(
+    join(outDir, `${name}.json`),
+    `${JSON.stringify({ ...result, targets: evaluateTargets(result) }, null, 2)}\n`,
+  );
+  writeFileSync(join(outDir, `${name}.md`), markdown);
+  process.stdout.write(`${markdown}\n`);
+  process.stderr.write(`bench: wrote ${join(outDir, `${name}.json`)} and ${join(outDir, `${name}.md`)}\n`);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode;
+    return;
+  }
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
