@@ -45,7 +45,7 @@ export interface BenchOptions {
   maxWorkflowTasks?: number;
   /** maxCachedWorkflows (default: the SDK's, sized from the heap limit). */
   maxCachedWorkflows?: number;
-  /** Node flags for the worker processes, e.g. `--max-semi-space-size=4` (default none). */
+  /** Node flags for the worker processes, e.g. `--max-old-space-size=128` (default none). */
   workerNodeOptions?: string[];
   /** SQLite file for the server; in-memory when absent. */
   dbFile?: string;
@@ -350,7 +350,6 @@ async function startOne(
 
 interface ClosedWorkflow {
   status: string;
-  startTime: number;
   closeTime: number | undefined;
   historyLength: number;
   historySize: number | undefined;
@@ -361,7 +360,6 @@ async function listWorkflows(client: Client, taskQueue: string): Promise<Map<str
   for await (const wf of client.workflow.list({ query: `TaskQueue="${taskQueue}"`, pageSize: 1000 })) {
     out.set(wf.workflowId, {
       status: wf.status.name,
-      startTime: wf.startTime.getTime(),
       closeTime: wf.closeTime?.getTime(),
       historyLength: wf.historyLength,
       historySize: wf.historySize,
@@ -375,18 +373,26 @@ async function countClosed(client: Client, taskQueue: string): Promise<number> {
   return count;
 }
 
-async function terminateLeftovers(client: Client, taskQueue: string): Promise<void> {
+async function terminateLeftovers(
+  client: Client,
+  taskQueue: string,
+  log: (line: string) => void,
+): Promise<void> {
   const ids: string[] = [];
   for await (const wf of client.workflow.list({
     query: `TaskQueue="${taskQueue}" AND ExecutionStatus="Running"`,
   })) {
     ids.push(wf.workflowId);
   }
+  let failed = 0;
   await pool(ids, 20, async (id) => {
-    await client.workflow
-      .getHandle(id)
-      .terminate('benchmark phase timed out')
-      .catch(() => undefined);
+    try {
+      await client.workflow.getHandle(id).terminate('benchmark phase timed out');
+    } catch (err) {
+      // One that closed meanwhile is fine; anything else is reported, and the run goes on.
+      failed += 1;
+      if (failed <= 3) log(`  could not terminate ${id}: ${String(err)}`);
+    }
   });
 }
 
@@ -500,7 +506,7 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
     const serverAfter = await ctx.server.sample();
     const loadAfter = loadavg()[0] ?? 0;
     ctx.onLoad(loadAfter);
-    if (closed < n) await terminateLeftovers(client, taskQueue);
+    if (closed < n) await terminateLeftovers(client, taskQueue, log);
 
     const listed = await listWorkflows(client, taskQueue);
     const statuses: Record<string, number> = {};

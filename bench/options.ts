@@ -22,6 +22,11 @@ export const DEFAULT_FLAGS = {
   name: 'latest',
 };
 
+/** A bad flag value; the message says which and why. */
+export class BenchArgsError extends Error {
+  override readonly name = 'BenchArgsError';
+}
+
 /** Parsed command line. */
 export interface CliOptions {
   bench: BenchOptions;
@@ -33,7 +38,7 @@ export interface CliOptions {
 
 function positiveInt(value: string, what: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${what}: a whole number ≥ 1, got ${value}`);
+  if (!Number.isInteger(n) || n < 1) throw new BenchArgsError(`${what}: a whole number ≥ 1, got ${value}`);
   return n;
 }
 
@@ -48,7 +53,7 @@ function duration(value: string, what: string): number {
   try {
     return parseDuration(/^\d+$/.test(value) ? Number(value) : value, what, { minMs: 1000 });
   } catch (err) {
-    throw new Error(err instanceof Error ? err.message : String(err));
+    throw new BenchArgsError(err instanceof Error ? err.message : String(err));
   }
 }
 
@@ -94,7 +99,7 @@ export function parseBenchArgs(argv: string[]): CliOptions {
   const sizes = list(o.sizes as string).map((s) => positiveInt(s, '--sizes'));
   const intervals = list(o.pollInterval as string).map((s) => duration(s, '--poll-interval'));
   if (intervals.length !== 1 && intervals.length !== sizes.length) {
-    throw new Error(
+    throw new BenchArgsError(
       `--poll-interval: one interval, or one per size (${sizes.length}), got ${intervals.length}`,
     );
   }
@@ -105,7 +110,7 @@ export function parseBenchArgs(argv: string[]): CliOptions {
   }));
   const longPolls = Number(o.longPolls);
   if (!Number.isInteger(longPolls) || longPolls < 0) {
-    throw new Error(`--long-polls: a whole number ≥ 0, got ${o.longPolls}`);
+    throw new BenchArgsError(`--long-polls: a whole number ≥ 0, got ${o.longPolls}`);
   }
   if (longPolls > 0) {
     configs.push({
@@ -117,7 +122,7 @@ export function parseBenchArgs(argv: string[]): CliOptions {
   const strategies = list(o.strategies as string);
   for (const s of strategies) {
     if (!(STRATEGIES as readonly string[]).includes(s)) {
-      throw new Error(`--strategies: unknown ${s} (known: ${STRATEGIES.join(', ')})`);
+      throw new BenchArgsError(`--strategies: unknown ${s} (known: ${STRATEGIES.join(', ')})`);
     }
   }
   return {

@@ -133,11 +133,13 @@ const ROWS: Row[] = [
 /** The table of one configuration: a row per measure, a column per strategy, and ours ÷ naive. */
 export function renderConfigTable(config: ConfigResult): string {
   const present = STRATEGIES.filter((s) => config.phases[s] !== undefined);
-  const header = ['', ...present.map((s) => s), 'ours ÷ naive'];
+  const versusColumn = config.phases.ours !== undefined && config.phases.naive !== undefined;
+  const header = ['', ...present.map((s) => s), ...(versusColumn ? ['ours ÷ naive'] : [])];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const [name, cell, versus] of ROWS) {
     const cells = present.map((s) => cell(config.phases[s] as PhaseResult, config));
-    lines.push(`| ${name} | ${cells.join(' | ')} | ${versus ? versus(config) : ''} |`);
+    if (versusColumn) cells.push(versus ? versus(config) : '');
+    lines.push(`| ${name} | ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
 }

@@ -1,12 +1,13 @@
 /**
- * `npm run bench [-- flags]`: runs the benchmark and writes bench/results/latest.{json,md}.
+ * `npm run bench [-- flags]`: runs the benchmark and writes `<out>/<name>.json` and `.md`
+ * (bench/results/latest by default).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { runBench } from './harness';
-import { parseBenchArgs } from './options';
+import { BenchArgsError, parseBenchArgs } from './options';
 import { evaluateTargets, renderMarkdown } from './report';
 
 async function main(): Promise<void> {
@@ -27,6 +28,11 @@ async function main(): Promise<void> {
 main().catch((err: unknown) => {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode;
+    return;
+  }
+  if (err instanceof BenchArgsError) {
+    process.stderr.write(`bench: ${err.message} (see --help)\n`);
+    process.exitCode = 2;
     return;
   }
   process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
