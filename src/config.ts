@@ -14,6 +14,35 @@ export interface SettingDoc {
   description: string;
 }
 
+/** How many workflow runs, workflow tasks and activities one worker holds at once. */
+export interface WorkerTuning {
+  /** Runs kept in the sticky cache (0: no cache). */
+  maxCachedWorkflows: number;
+  /** Workflow tasks executed at once. */
+  maxConcurrentWorkflowTaskExecutions: number;
+  /** Activities executed at once. */
+  maxConcurrentActivityTaskExecutions: number;
+}
+
+/**
+ * The worker's defaults. The cache is far below the SDK's heap-sized default (about 2,300 runs on
+ * a 4 GiB heap): a `runApsJob` run wakes about three times per job, so keeping every waiting run in
+ * memory buys little, and a thousand cached runs cost ~100 MB (see BENCHMARKS.md).
+ */
+export const DEFAULT_WORKER_TUNING: Readonly<WorkerTuning> = {
+  maxCachedWorkflows: 100,
+  maxConcurrentWorkflowTaskExecutions: 40,
+  maxConcurrentActivityTaskExecutions: 100,
+};
+
+/**
+ * The V8 heap limit (old space, MiB) that `npm run worker` starts the worker with when
+ * `NODE_OPTIONS` is unset. With a limit V8 collects sooner and sizes its young generation to match;
+ * without one (4 GiB on a large machine) it lets both heaps grow lazily: at 1,000 waiting jobs the
+ * worker's RSS was 381 MB with it and 478 MB without (BENCHMARKS.md). Raise it with the cache.
+ */
+export const WORKER_MAX_OLD_SPACE_MB = 256;
+
 /** Every environment variable the worker, client and CLI read. */
 export const SETTINGS: readonly SettingDoc[] = [
   { name: 'TEMPORAL_ADDRESS', default: 'localhost:7233', description: 'Temporal frontend host:port' },
@@ -81,6 +110,22 @@ export const SETTINGS: readonly SettingDoc[] = [
     description:
       'Path of a prebuilt workflow bundle (`npm run bundle`); unset: workflows are bundled at worker start',
   },
+  {
+    name: 'APS_MAX_CACHED_WORKFLOWS',
+    default: String(DEFAULT_WORKER_TUNING.maxCachedWorkflows),
+    description:
+      'Workflow runs kept in memory between their tasks; 0 turns the cache off. An evicted run replays its short history (≈17 events) when it wakes. See [Sizing the worker](#sizing-the-worker)',
+  },
+  {
+    name: 'APS_MAX_CONCURRENT_WORKFLOW_TASKS',
+    default: String(DEFAULT_WORKER_TUNING.maxConcurrentWorkflowTaskExecutions),
+    description: 'Workflow tasks run at once; at most APS_MAX_CACHED_WORKFLOWS unless the cache is off',
+  },
+  {
+    name: 'APS_MAX_CONCURRENT_ACTIVITIES',
+    default: String(DEFAULT_WORKER_TUNING.maxConcurrentActivityTaskExecutions),
+    description: 'Activities run at once (one APS call each; a waiting job holds no slot between polls)',
+  },
   { name: 'APS_LOG_FORMAT', default: 'text', description: "'text' or 'json' (one JSON object a line)" },
   { name: 'APS_LOG_LEVEL', default: 'INFO', description: 'TRACE, DEBUG, INFO, WARN or ERROR' },
 ];
@@ -147,6 +192,8 @@ export interface WorkerConfig {
   observability: ObservabilityConfig;
   /** A prebuilt workflow bundle, when set. */
   workflowBundlePath?: string;
+  /** Cache and slot sizes. */
+  tuning: WorkerTuning;
 }
 
 function get(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -291,7 +338,63 @@ export function workerConfigFrom(
     retryRulesSource,
     observability: observabilityConfigFrom(env),
     workflowBundlePath: get(env, 'APS_WORKFLOW_BUNDLE'),
+    tuning: workerTuningFrom(env),
   };
+}
+
+function countFrom(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+  const raw = get(env, name);
+  if (raw === undefined) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    const fallback = SETTINGS.find((s) => s.name === name)?.default;
+    throw new ConfigError(
+      `${name}: expected a whole number from ${min} to ${max} (default ${fallback}), got ${JSON.stringify(raw)}`,
+    );
+  }
+  return Number(raw);
+}
+
+/**
+ * The cache and slot sizes a worker runs with: the given ones over {@link DEFAULT_WORKER_TUNING},
+ * with the default workflow-task slots lowered to the cache size when the cache is smaller (the SDK
+ * needs a cached run per workflow task).
+ */
+export function resolveWorkerTuning(given: Partial<WorkerTuning> = {}): WorkerTuning {
+  const maxCachedWorkflows = given.maxCachedWorkflows ?? DEFAULT_WORKER_TUNING.maxCachedWorkflows;
+  const wftDefault = DEFAULT_WORKER_TUNING.maxConcurrentWorkflowTaskExecutions;
+  return {
+    maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions:
+      given.maxConcurrentWorkflowTaskExecutions ??
+      (maxCachedWorkflows > 0 ? Math.max(2, Math.min(wftDefault, maxCachedWorkflows)) : wftDefault),
+    maxConcurrentActivityTaskExecutions:
+      given.maxConcurrentActivityTaskExecutions ?? DEFAULT_WORKER_TUNING.maxConcurrentActivityTaskExecutions,
+  };
+}
+
+/** Reads the worker's cache and slot sizes; checks that they fit together. */
+export function workerTuningFrom(env: NodeJS.ProcessEnv = process.env): WorkerTuning {
+  const given: Partial<WorkerTuning> = {};
+  const count = (name: string, key: keyof WorkerTuning, min: number, max: number): void => {
+    const v = countFrom(env, name, min, max);
+    if (v !== undefined) given[key] = v;
+  };
+  count('APS_MAX_CACHED_WORKFLOWS', 'maxCachedWorkflows', 0, 1_000_000);
+  count('APS_MAX_CONCURRENT_WORKFLOW_TASKS', 'maxConcurrentWorkflowTaskExecutions', 2, 10_000);
+  count('APS_MAX_CONCURRENT_ACTIVITIES', 'maxConcurrentActivityTaskExecutions', 1, 100_000);
+  if (given.maxCachedWorkflows === 1) {
+    throw new ConfigError('APS_MAX_CACHED_WORKFLOWS: expected 0 (no cache) or at least 2, got "1"');
+  }
+  const tuning = resolveWorkerTuning(given);
+  if (
+    tuning.maxCachedWorkflows > 0 &&
+    tuning.maxConcurrentWorkflowTaskExecutions > tuning.maxCachedWorkflows
+  ) {
+    throw new ConfigError(
+      `APS_MAX_CONCURRENT_WORKFLOW_TASKS (${tuning.maxConcurrentWorkflowTaskExecutions}) exceeds APS_MAX_CACHED_WORKFLOWS (${tuning.maxCachedWorkflows}): each workflow task needs its run in the cache; lower the first or raise the second`,
+    );
+  }
+  return tuning;
 }
 
 function defaultReadFile(path: string): string {

@@ -3,12 +3,20 @@
  * and a clean shutdown on SIGINT/SIGTERM. `npm run worker`, `aps-jobs worker`, or `node lib/worker.js`.
  */
 import { existsSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { createActivities, type ActivityObservers } from './activities';
 import { checkCredentials, createApsApi, type ApsClientOptions } from './aps/client';
 import type { ApsApi } from './aps/types';
-import { ConfigError, workerConfigFrom, type ObservabilityConfig, type WorkerConfig } from './config';
+import {
+  ConfigError,
+  resolveWorkerTuning,
+  workerConfigFrom,
+  type ObservabilityConfig,
+  type WorkerConfig,
+  type WorkerTuning,
+} from './config';
 import { validateRetryRules } from './retry';
 import type { RetryRule } from './retry/types';
 import { InputValidationError } from './validation';
@@ -32,8 +40,8 @@ export interface ApsWorkerOptions {
   workflowBundlePath?: string;
   /** Worker identity. */
   identity?: string;
-  /** Max concurrent activity executions (default 100). */
-  maxConcurrentActivityTaskExecutions?: number;
+  /** Cache and slot sizes; each unset one takes its `DEFAULT_WORKER_TUNING` value. */
+  tuning?: Partial<WorkerTuning>;
 }
 
 /** Creates the worker with the package's workflows and activities. */
@@ -47,7 +55,7 @@ export async function createApsWorker(opts: ApsWorkerOptions): Promise<Worker> {
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities({ aps: opts.aps, workerRules: opts.workerRules, observers: opts.observers }),
-    maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions ?? 100,
+    ...resolveWorkerTuning(opts.tuning),
   });
 }
 
@@ -131,12 +139,15 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       workerRules,
       observers: metricsOn ? createMetricObservers() : undefined,
       workflowBundlePath: bundle,
+      tuning: config.tuning,
     });
     Runtime.instance().logger.info('worker started', {
       taskQueue: config.taskQueue,
       namespace: connect.namespace ?? 'default',
       endpoint: clientOptions.endpoint ?? `per-region (${clientOptions.endpointType})`,
       metrics: config.observability.metricsAddress ?? 'off',
+      ...config.tuning,
+      heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
     });
     // The Runtime turns SIGINT/SIGTERM into a graceful shutdown: in-flight activities finish or
     // are cancelled with reason "worker shutdown", which never suspends a job.

@@ -1,5 +1,17 @@
 import { strict as assert } from 'node:assert';
-import { ConfigError, alibabaConfigFrom, parseEndpoint, regionFrom, workerConfigFrom } from '../src/config';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ConfigError,
+  DEFAULT_WORKER_TUNING,
+  alibabaConfigFrom,
+  parseEndpoint,
+  regionFrom,
+  resolveWorkerTuning,
+  workerConfigFrom,
+  workerTuningFrom,
+  WORKER_MAX_OLD_SPACE_MB,
+} from '../src/config';
 import { workerRulesFrom } from '../src/worker';
 
 describe('config (environment → typed settings)', () => {
@@ -12,6 +24,75 @@ describe('config (environment → typed settings)', () => {
     assert.equal(c.alibaba.connectTimeoutMs, 30_000);
     assert.equal(c.alibaba.readTimeoutMs, 30_000);
     assert.deepEqual(c.observability, { metricsAddress: undefined, logFormat: 'text', logLevel: 'INFO' });
+    assert.deepEqual(c.tuning, {
+      maxCachedWorkflows: 100,
+      maxConcurrentWorkflowTaskExecutions: 40,
+      maxConcurrentActivityTaskExecutions: 100,
+    });
+  });
+
+  it('reads the cache and slot sizes, fitting the workflow-task slots to a smaller cache', () => {
+    assert.deepEqual(
+      workerTuningFrom({
+        APS_MAX_CACHED_WORKFLOWS: '500',
+        APS_MAX_CONCURRENT_WORKFLOW_TASKS: '80',
+        APS_MAX_CONCURRENT_ACTIVITIES: '250',
+      }),
+      {
+        maxCachedWorkflows: 500,
+        maxConcurrentWorkflowTaskExecutions: 80,
+        maxConcurrentActivityTaskExecutions: 250,
+      },
+    );
+    // A cache below the default slot count lowers the default slots with it; no cache keeps them.
+    assert.equal(
+      workerTuningFrom({ APS_MAX_CACHED_WORKFLOWS: '10' }).maxConcurrentWorkflowTaskExecutions,
+      10,
+    );
+    assert.equal(workerTuningFrom({ APS_MAX_CACHED_WORKFLOWS: '0' }).maxConcurrentWorkflowTaskExecutions, 40);
+    assert.deepEqual(resolveWorkerTuning({}), DEFAULT_WORKER_TUNING);
+    assert.equal(resolveWorkerTuning({ maxCachedWorkflows: 2 }).maxConcurrentWorkflowTaskExecutions, 2);
+  });
+
+  it('npm run worker starts the worker with the documented heap limit unless NODE_OPTIONS is set', () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    assert.equal(
+      pkg.scripts.worker,
+      `NODE_OPTIONS="\${NODE_OPTIONS:---max-old-space-size=${WORKER_MAX_OLD_SPACE_MB}}" tsx src/worker.ts`,
+    );
+  });
+
+  it('refuses cache and slot sizes that are not whole numbers or do not fit together', () => {
+    const cases: [NodeJS.ProcessEnv, RegExp][] = [
+      [
+        { APS_MAX_CACHED_WORKFLOWS: 'lots' },
+        /^APS_MAX_CACHED_WORKFLOWS: expected a whole number from 0 to .* \(default 100\), got "lots"/,
+      ],
+      [{ APS_MAX_CACHED_WORKFLOWS: '1' }, /^APS_MAX_CACHED_WORKFLOWS: expected 0 \(no cache\) or at least 2/],
+      [{ APS_MAX_CACHED_WORKFLOWS: '-5' }, /^APS_MAX_CACHED_WORKFLOWS: expected a whole number/],
+      [
+        { APS_MAX_CONCURRENT_WORKFLOW_TASKS: '1' },
+        /^APS_MAX_CONCURRENT_WORKFLOW_TASKS: expected a whole number from 2 /,
+      ],
+      [
+        { APS_MAX_CONCURRENT_ACTIVITIES: '0' },
+        /^APS_MAX_CONCURRENT_ACTIVITIES: expected a whole number from 1 /,
+      ],
+      [{ APS_MAX_CONCURRENT_ACTIVITIES: '2.5' }, /^APS_MAX_CONCURRENT_ACTIVITIES: expected a whole number/],
+      [
+        { APS_MAX_CACHED_WORKFLOWS: '20', APS_MAX_CONCURRENT_WORKFLOW_TASKS: '30' },
+        /^APS_MAX_CONCURRENT_WORKFLOW_TASKS \(30\) exceeds APS_MAX_CACHED_WORKFLOWS \(20\).*lower the first or raise the second/,
+      ],
+    ];
+    for (const [env, re] of cases) {
+      assert.throws(
+        () => workerConfigFrom(env),
+        (e: Error) => e instanceof ConfigError && re.test(e.message),
+        JSON.stringify(env),
+      );
+    }
   });
 
   it('parses endpoint overrides: the scheme chooses the protocol', () => {

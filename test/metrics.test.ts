@@ -36,7 +36,13 @@ describe('worker metrics (Prometheus) and JSON logs', function () {
     worker = spawnWorker({
       taskQueue,
       emulator,
-      env: { APS_METRICS_ADDRESS: `127.0.0.1:${port}`, APS_LOG_FORMAT: 'json', APS_LOG_LEVEL: 'INFO' },
+      env: {
+        APS_METRICS_ADDRESS: `127.0.0.1:${port}`,
+        APS_LOG_FORMAT: 'json',
+        APS_LOG_LEVEL: 'INFO',
+        APS_MAX_CACHED_WORKFLOWS: '50',
+        NODE_OPTIONS: '--max-old-space-size=200',
+      },
     });
     const apsJobId = `aps-metrics-${randomUUID().slice(0, 8)}`;
     emulator.addJob({ apsJobId, regionId: 'cn-hangzhou', kind: 'streaming', startingPolls: 1 });
@@ -90,6 +96,7 @@ describe('worker metrics (Prometheus) and JSON logs', function () {
       'start-to-target histogram',
     );
     assert.ok(line(/^temporal_/)(text), 'Temporal core metrics');
+    assert.ok(line(/^temporal_sticky_cache_size\{/)(text), 'workflow cache gauge');
     assert.ok(line(/task_queue="metrics-/)(text), 'activity meter tags');
 
     await killWorker(worker, 'SIGTERM');
@@ -103,5 +110,17 @@ describe('worker metrics (Prometheus) and JSON logs', function () {
       assert.ok(entry.level && entry.message && entry.time, l);
     }
     assert.ok(logLines.some((l) => l.includes('"StartApsJob failed"') && l.includes('"Throttling.User"')));
+    // The settings in effect: the cache from the environment, the slots fitted to it, the heap limit.
+    const started = logLines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((e) => e.message === 'worker started');
+    assert.ok(started, 'worker started line');
+    assert.equal(started.maxCachedWorkflows, 50);
+    assert.equal(started.maxConcurrentWorkflowTaskExecutions, 40);
+    assert.equal(started.maxConcurrentActivityTaskExecutions, 100);
+    assert.ok(
+      typeof started.heapLimitMiB === 'number' && started.heapLimitMiB >= 200 && started.heapLimitMiB < 300,
+      `heapLimitMiB ${String(started.heapLimitMiB)}`,
+    );
   });
 });
