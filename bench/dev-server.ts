@@ -115,6 +115,8 @@ export interface BenchServerOptions {
   dbFile?: string;
   /** Progress lines. */
   log?: (line: string) => void;
+  /** Dynamic config on top of {@link BENCH_DYNAMIC_CONFIG} (`--server-config`). */
+  extraConfig?: Record<string, unknown>;
 }
 
 /** Starts the dev server with {@link BENCH_DYNAMIC_CONFIG} and metrics on a free port. */
@@ -122,7 +124,7 @@ export async function startBenchServer(opts: BenchServerOptions = {}): Promise<B
   const cli = await resolveTemporalCli({ log: opts.log });
   const metricsPort = await freePort();
   const extraArgs = ['--metrics-port', String(metricsPort)];
-  for (const [key, value] of Object.entries(BENCH_DYNAMIC_CONFIG)) {
+  for (const [key, value] of Object.entries({ ...BENCH_DYNAMIC_CONFIG, ...opts.extraConfig })) {
     extraArgs.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }
   const env = await TestWorkflowEnvironment.createLocal({

@@ -15,6 +15,7 @@ import { generateAccessKey, startEmulator, type JobScript, type RunningEmulator 
 import { TEMPORAL_CLI_VERSION } from '../src/dev/temporal-cli';
 import { formatMs } from '../src/validation';
 import { STRATEGIES, WAITING_ACTIVITY, type BenchJobInput, type StrategyName } from './api';
+import { DEFAULT_WORKER_TUNING, WORKER_MAX_OLD_SPACE_MB, resolveWorkerTuning } from '../src/config';
 import { BENCH_DYNAMIC_CONFIG, startBenchServer, type BenchServer, type ServerSample } from './dev-server';
 import { max, mean, median, percentile, round, stepStats } from './stats';
 import { startBenchWorker, type BenchWorker } from './worker-handle';
@@ -39,13 +40,18 @@ export interface BenchOptions {
   strategies?: StrategyName[];
   /** Workflow starts in flight at once (default 50). */
   startConcurrency?: number;
-  /** maxConcurrentActivityTaskExecutions (default max(200, N): the heartbeat baseline needs N). */
+  /**
+   * maxConcurrentActivityTaskExecutions (default max(the package's default, N): the heartbeat
+   * baseline needs one slot per job).
+   */
   maxActivities?: number;
-  /** maxConcurrentWorkflowTaskExecutions (default 200). */
+  /** maxConcurrentWorkflowTaskExecutions (default: the package's, `resolveWorkerTuning`). */
   maxWorkflowTasks?: number;
-  /** maxCachedWorkflows (default: the SDK's, sized from the heap limit). */
-  maxCachedWorkflows?: number;
-  /** Node flags for the worker processes, e.g. `--max-old-space-size=128` (default none). */
+  /** maxCachedWorkflows (default: the package's); `'sdk'`: the SDK's, sized from the heap limit. */
+  maxCachedWorkflows?: number | 'sdk';
+  /** Dynamic config of the server on top of BENCH_DYNAMIC_CONFIG. */
+  serverConfig?: Record<string, unknown>;
+  /** Node flags for the worker processes (default: the heap limit `npm run worker` sets). */
   workerNodeOptions?: string[];
   /** SQLite file for the server; in-memory when absent. */
   dbFile?: string;
@@ -192,11 +198,12 @@ export interface BenchResult {
       storage: string;
       /** CPU the idle server used, % of one core. */
       serverIdleCpuPct: number | null;
-      dynamicConfig: Record<string, number>;
+      dynamicConfig: Record<string, unknown>;
     };
     worker: {
       maxWorkflowTasks: number;
       maxCachedWorkflows: number | 'SDK default';
+      maxActivities: string;
       nodeOptions: string[];
       startConcurrency: number;
       process: string;
@@ -285,7 +292,14 @@ interface PhaseContext {
   opts: Required<
     Omit<
       BenchOptions,
-      'dbFile' | 'maxActivities' | 'maxCachedWorkflows' | 'strategies' | 'configs' | 'command' | 'idleProbeMs'
+      | 'dbFile'
+      | 'maxActivities'
+      | 'maxCachedWorkflows'
+      | 'strategies'
+      | 'configs'
+      | 'command'
+      | 'idleProbeMs'
+      | 'serverConfig'
     >
   > & { maxCachedWorkflows: number | undefined };
   onLoad: (load: number) => void;
@@ -698,19 +712,43 @@ function estimatePhaseS(config: BenchConfig, strategy: StrategyName): number {
   return 8 + (config.polls * config.pollIntervalMs) / 1000 + config.jobs / 25;
 }
 
+/**
+ * The worker's cache and workflow-task slots: the package's defaults (`resolveWorkerTuning`, what
+ * `createApsWorker` and the `worker` command run with) unless set; `maxCachedWorkflows: 'sdk'`
+ * leaves the cache to the SDK (sized from the heap limit, ~2,300 runs on a 4 GiB heap).
+ */
+function workerTuningOf(options: BenchOptions): {
+  maxWorkflowTasks: number;
+  maxCachedWorkflows: number | undefined;
+} {
+  if (options.maxCachedWorkflows === 'sdk') {
+    return {
+      maxWorkflowTasks: options.maxWorkflowTasks ?? DEFAULT_WORKER_TUNING.maxConcurrentWorkflowTaskExecutions,
+      maxCachedWorkflows: undefined,
+    };
+  }
+  const tuning = resolveWorkerTuning({
+    maxCachedWorkflows: options.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: options.maxWorkflowTasks,
+  });
+  return {
+    maxWorkflowTasks: tuning.maxConcurrentWorkflowTaskExecutions,
+    maxCachedWorkflows: tuning.maxCachedWorkflows,
+  };
+}
+
 /** Runs every configuration and strategy; returns what was measured. */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const strategies = STRATEGIES.filter((s) => (options.strategies ?? STRATEGIES).includes(s));
   const opts: PhaseContext['opts'] = {
     startConcurrency: options.startConcurrency ?? 50,
-    maxWorkflowTasks: options.maxWorkflowTasks ?? 200,
-    maxCachedWorkflows: options.maxCachedWorkflows,
+    ...workerTuningOf(options),
     historySample: options.historySample ?? 20,
     sampleIntervalMs: options.sampleIntervalMs ?? 100,
     progressEveryMs: options.progressEveryMs ?? 5_000,
     settleMs: options.settleMs ?? 2_000,
-    workerNodeOptions: options.workerNodeOptions ?? [],
+    workerNodeOptions: options.workerNodeOptions ?? [`--max-old-space-size=${WORKER_MAX_OLD_SPACE_MB}`],
     log,
   };
   const startedAt = new Date();
@@ -721,7 +759,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   log(
     `bench: starting the Temporal dev server (${options.dbFile ? `SQLite file ${options.dbFile}` : 'in-memory SQLite'})`,
   );
-  const server = await startBenchServer({ dbFile: options.dbFile, log });
+  const server = await startBenchServer({ dbFile: options.dbFile, log, extraConfig: options.serverConfig });
   const tmp = mkdtempSync(join(tmpdir(), 'aps-bench-'));
   try {
     log('bench: bundling the workflows');
@@ -749,7 +787,9 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       startingMsMean: Math.round(
         mean(Array.from({ length: config.jobs }, (_, i) => startingMsFor(config, i))),
       ),
-      maxActivities: options.maxActivities ?? Math.max(200, config.jobs),
+      maxActivities:
+        options.maxActivities ??
+        Math.max(DEFAULT_WORKER_TUNING.maxConcurrentActivityTaskExecutions, config.jobs),
       phases: {},
     }));
 
@@ -767,7 +807,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         runTag,
         configIndex: p.configIndex,
         config: p.config,
-        maxActivities: configs[p.configIndex]?.maxActivities ?? 200,
+        maxActivities:
+          configs[p.configIndex]?.maxActivities ?? DEFAULT_WORKER_TUNING.maxConcurrentActivityTaskExecutions,
         opts,
         onLoad: (l) => {
           maxLoad = Math.max(maxLoad, l);
@@ -806,11 +847,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           cliRelease: TEMPORAL_CLI_VERSION,
           storage: server.storage,
           serverIdleCpuPct,
-          dynamicConfig: BENCH_DYNAMIC_CONFIG,
+          dynamicConfig: { ...BENCH_DYNAMIC_CONFIG, ...options.serverConfig },
         },
         worker: {
           maxWorkflowTasks: opts.maxWorkflowTasks,
           maxCachedWorkflows: opts.maxCachedWorkflows ?? 'SDK default',
+          maxActivities:
+            options.maxActivities === undefined
+              ? `max(${DEFAULT_WORKER_TUNING.maxConcurrentActivityTaskExecutions}, N)`
+              : String(options.maxActivities),
           nodeOptions: opts.workerNodeOptions,
           startConcurrency: opts.startConcurrency,
           process: 'one child process per phase (node --require tsx/cjs bench/worker-process.ts)',

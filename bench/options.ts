@@ -2,6 +2,7 @@
  * Command-line flags of `npm run bench` → the harness's options.
  */
 import { Command } from 'commander';
+import { DEFAULT_WORKER_TUNING, WORKER_MAX_OLD_SPACE_MB } from '../src/config';
 import { parseDuration } from '../src/validation';
 import { STRATEGIES, type StrategyName } from './api';
 import type { BenchConfig, BenchOptions } from './harness';
@@ -16,7 +17,6 @@ export const DEFAULT_FLAGS = {
   longPollInterval: '1s',
   strategies: STRATEGIES.join(','),
   startConcurrency: '50',
-  maxWorkflowTasks: '200',
   historySample: '20',
   out: 'bench/results',
   name: 'latest',
@@ -57,6 +57,22 @@ function duration(value: string, what: string): number {
   }
 }
 
+function serverConfig(value: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of list(value)) {
+    const eq = item.indexOf('=');
+    if (eq < 1) throw new BenchArgsError(`--server-config: expected key=JSON, got ${item}`);
+    try {
+      out[item.slice(0, eq)] = JSON.parse(item.slice(eq + 1));
+    } catch {
+      throw new BenchArgsError(
+        `--server-config: the value of ${item.slice(0, eq)} is not JSON: ${item.slice(eq + 1)}`,
+      );
+    }
+  }
+  return out;
+}
+
 /** Parses argv (without node and the script). */
 export function parseBenchArgs(argv: string[]): CliOptions {
   const program = new Command('bench')
@@ -80,10 +96,26 @@ export function parseBenchArgs(argv: string[]): CliOptions {
     )
     .option('--strategies <list>', `which to run, from ${STRATEGIES.join(',')}`, DEFAULT_FLAGS.strategies)
     .option('--start-concurrency <n>', 'workflow starts in flight at once', DEFAULT_FLAGS.startConcurrency)
-    .option('--max-activities <n>', 'maxConcurrentActivityTaskExecutions (default: max(200, N))')
-    .option('--max-workflow-tasks <n>', 'maxConcurrentWorkflowTaskExecutions', DEFAULT_FLAGS.maxWorkflowTasks)
-    .option('--max-cached-workflows <n>', 'maxCachedWorkflows (default: the SDK default)')
-    .option('--worker-node-options <flags>', 'extra Node flags for the worker processes, space-separated')
+    .option(
+      '--max-activities <n>',
+      `maxConcurrentActivityTaskExecutions (default: max(${DEFAULT_WORKER_TUNING.maxConcurrentActivityTaskExecutions}, N))`,
+    )
+    .option(
+      '--max-workflow-tasks <n>',
+      `maxConcurrentWorkflowTaskExecutions (default: the worker's, ${DEFAULT_WORKER_TUNING.maxConcurrentWorkflowTaskExecutions}, at most the cache)`,
+    )
+    .option(
+      '--max-cached-workflows <n>',
+      `maxCachedWorkflows (default: the worker's, ${DEFAULT_WORKER_TUNING.maxCachedWorkflows}); 'sdk' for the SDK's heap-sized default`,
+    )
+    .option(
+      '--server-config <list>',
+      'extra dynamic config of the dev server, comma-separated key=JSON, e.g. system.enableActivityEagerExecution=true',
+    )
+    .option(
+      '--worker-node-options <flags>',
+      `Node flags of the worker processes, space-separated (default: --max-old-space-size=${WORKER_MAX_OLD_SPACE_MB}, as npm run worker; '' for none)`,
+    )
     .option('--name <name>', 'results file name (without extension)', DEFAULT_FLAGS.name)
     .option(
       '--history-sample <n>',
@@ -134,11 +166,15 @@ export function parseBenchArgs(argv: string[]): CliOptions {
       startConcurrency: positiveInt(o.startConcurrency as string, '--start-concurrency'),
       maxActivities:
         o.maxActivities === undefined ? undefined : positiveInt(o.maxActivities, '--max-activities'),
-      maxWorkflowTasks: positiveInt(o.maxWorkflowTasks as string, '--max-workflow-tasks'),
-      maxCachedWorkflows:
-        o.maxCachedWorkflows === undefined
+      maxWorkflowTasks:
+        o.maxWorkflowTasks === undefined
           ? undefined
+          : positiveInt(o.maxWorkflowTasks, '--max-workflow-tasks'),
+      maxCachedWorkflows:
+        o.maxCachedWorkflows === undefined || o.maxCachedWorkflows === 'sdk'
+          ? o.maxCachedWorkflows
           : positiveInt(o.maxCachedWorkflows, '--max-cached-workflows'),
+      serverConfig: o.serverConfig === undefined ? undefined : serverConfig(o.serverConfig),
       historySample: positiveInt(o.historySample as string, '--history-sample'),
       dbFile: o.dbFile,
       workerNodeOptions: o.workerNodeOptions?.split(' ').filter((f) => f !== ''),

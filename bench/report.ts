@@ -1,6 +1,7 @@
 /**
  * The results as markdown tables, and the issue's targets checked against them.
  */
+import { BENCH_DYNAMIC_CONFIG } from './dev-server';
 import { formatMs } from '../src/validation';
 import { STRATEGIES, STRATEGY_LABELS, type StrategyName } from './api';
 import { configLabel, type BenchResult, type ConfigResult, type Dist, type PhaseResult } from './harness';
@@ -295,8 +296,14 @@ export function renderMarkdown(result: BenchResult): string {
   );
   out.push(`- Command: \`${m.command}\` (${Math.round(m.durationS / 60)} min)`);
   out.push(
-    `- Workers: one process per phase; maxConcurrentWorkflowTaskExecutions ${m.worker.maxWorkflowTasks}; ${m.worker.startConcurrency} starts in flight`,
+    `- Workers: one process per phase; maxCachedWorkflows ${m.worker.maxCachedWorkflows}; maxConcurrentWorkflowTaskExecutions ${m.worker.maxWorkflowTasks}; maxConcurrentActivityTaskExecutions ${m.worker.maxActivities}; Node flags ${m.worker.nodeOptions.length > 0 ? `\`${m.worker.nodeOptions.join(' ')}\`` : 'none'}; ${m.worker.startConcurrency} starts in flight`,
   );
+  const extra = Object.entries(m.temporal.dynamicConfig).filter(([k]) => !(k in BENCH_DYNAMIC_CONFIG));
+  if (extra.length > 0) {
+    out.push(
+      `- Server dynamic config beyond the raised limits: ${extra.map(([k, v]) => `\`${k}=${JSON.stringify(v)}\``).join(', ')}`,
+    );
+  }
   out.push('');
   out.push('Strategies: ' + STRATEGIES.map((s) => `**${s}** = ${STRATEGY_LABELS[s]}`).join('; ') + '.');
   for (const c of result.configs) {

@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { STRATEGIES } from '../bench/api';
 import { runBench, type PhaseResult } from '../bench/harness';
+import { BenchArgsError, parseBenchArgs } from '../bench/options';
 import { evaluateTargets, renderMarkdown } from '../bench/report';
+import { DEFAULT_WORKER_TUNING, WORKER_MAX_OLD_SPACE_MB } from '../src/config';
 
 // Proves the benchmark harness runs end to end at a tiny size. Structure only: timings depend on
 // the machine, and the benchmark itself (npm run bench) is where they are measured.
@@ -39,9 +41,54 @@ describe('benchmark harness (N=5)', function () {
         assert.ok(phase.slots && phase.slots.waitingExecutions > 0, `${strategy} waiting executions`);
       }
     }
+    // The workers run with the package's defaults, as `npm run worker` starts them.
+    assert.equal(result.meta.worker.maxCachedWorkflows, DEFAULT_WORKER_TUNING.maxCachedWorkflows);
+    assert.equal(
+      result.meta.worker.maxWorkflowTasks,
+      DEFAULT_WORKER_TUNING.maxConcurrentWorkflowTaskExecutions,
+    );
+    assert.deepEqual(result.meta.worker.nodeOptions, [`--max-old-space-size=${WORKER_MAX_OLD_SPACE_MB}`]);
+    assert.equal(config.maxActivities, DEFAULT_WORKER_TUNING.maxConcurrentActivityTaskExecutions);
     assert.equal(evaluateTargets(result).length, 5);
     const markdown = renderMarkdown(result);
     assert.match(markdown, /\| +\| empty \| ours \| naive \| heartbeat \| ours ÷ naive \|/);
     assert.match(markdown, /## Targets/);
+  });
+});
+
+describe('benchmark flags', () => {
+  it('default to the worker as shipped, and take the SDK cache or extra server config on request', () => {
+    const d = parseBenchArgs([]).bench;
+    assert.equal(d.maxCachedWorkflows, undefined);
+    assert.equal(d.maxWorkflowTasks, undefined);
+    assert.equal(d.workerNodeOptions, undefined);
+    assert.equal(d.serverConfig, undefined);
+    const o = parseBenchArgs([
+      '--max-cached-workflows',
+      'sdk',
+      '--worker-node-options=',
+      '--server-config',
+      'system.enableActivityEagerExecution=true,history.rps=500',
+    ]).bench;
+    assert.equal(o.maxCachedWorkflows, 'sdk');
+    assert.deepEqual(o.workerNodeOptions, []);
+    assert.deepEqual(o.serverConfig, { 'system.enableActivityEagerExecution': true, 'history.rps': 500 });
+    assert.equal(parseBenchArgs(['--max-cached-workflows', '250']).bench.maxCachedWorkflows, 250);
+  });
+
+  it('name the flag of a bad value', () => {
+    const bad: [string[], RegExp][] = [
+      [['--max-cached-workflows', 'lots'], /^--max-cached-workflows: a whole number/],
+      [['--server-config', 'novalue'], /^--server-config: expected key=JSON, got novalue/],
+      [['--server-config', 'a.b={'], /^--server-config: the value of a\.b is not JSON/],
+      [['--max-workflow-tasks', '0'], /^--max-workflow-tasks: a whole number/],
+    ];
+    for (const [argv, re] of bad) {
+      assert.throws(
+        () => parseBenchArgs(argv),
+        (e: Error) => e instanceof BenchArgsError && re.test(e.message),
+        argv.join(' '),
+      );
+    }
   });
 });
