@@ -15,7 +15,7 @@ import { generateAccessKey, startEmulator, type JobScript, type RunningEmulator 
 import { TEMPORAL_CLI_VERSION } from '../src/dev/temporal-cli';
 import { formatMs } from '../src/validation';
 import { STRATEGIES, WAITING_ACTIVITY, type BenchJobInput, type StrategyName } from './api';
-import { DEFAULT_WORKER_TUNING, WORKER_MAX_OLD_SPACE_MB, resolveWorkerTuning } from '../src/config';
+import { DEFAULT_WORKER_TUNING, WORKER_NODE_OPTIONS, resolveWorkerTuning } from '../src/config';
 import { BENCH_DYNAMIC_CONFIG, startBenchServer, type BenchServer, type ServerSample } from './dev-server';
 import { max, mean, median, percentile, round, stepStats } from './stats';
 import { startBenchWorker, type BenchWorker } from './worker-handle';
@@ -51,7 +51,7 @@ export interface BenchOptions {
   maxCachedWorkflows?: number | 'sdk';
   /** Dynamic config of the server on top of BENCH_DYNAMIC_CONFIG. */
   serverConfig?: Record<string, unknown>;
-  /** Node flags for the worker processes (default: the heap limit `npm run worker` sets). */
+  /** Node flags for the worker processes (default: the flags `npm run worker` sets). */
   workerNodeOptions?: string[];
   /** SQLite file for the server; in-memory when absent. */
   dbFile?: string;
@@ -748,7 +748,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     sampleIntervalMs: options.sampleIntervalMs ?? 100,
     progressEveryMs: options.progressEveryMs ?? 5_000,
     settleMs: options.settleMs ?? 2_000,
-    workerNodeOptions: options.workerNodeOptions ?? [`--max-old-space-size=${WORKER_MAX_OLD_SPACE_MB}`],
+    workerNodeOptions: options.workerNodeOptions ?? WORKER_NODE_OPTIONS.split(' '),
     log,
   };
   const startedAt = new Date();

@@ -2,7 +2,7 @@
  * Command-line flags of `npm run bench` → the harness's options.
  */
 import { Command } from 'commander';
-import { DEFAULT_WORKER_TUNING, WORKER_MAX_OLD_SPACE_MB } from '../src/config';
+import { DEFAULT_WORKER_TUNING, WORKER_NODE_OPTIONS } from '../src/config';
 import { parseDuration } from '../src/validation';
 import { STRATEGIES, type StrategyName } from './api';
 import type { BenchConfig, BenchOptions } from './harness';
@@ -114,7 +114,7 @@ export function parseBenchArgs(argv: string[]): CliOptions {
     )
     .option(
       '--worker-node-options <flags>',
-      `Node flags of the worker processes, space-separated (default: --max-old-space-size=${WORKER_MAX_OLD_SPACE_MB}, as npm run worker; '' for none)`,
+      `Node flags of the worker processes, space-separated (default: ${WORKER_NODE_OPTIONS}, as npm run worker; '' for none)`,
     )
     .option('--name <name>', 'results file name (without extension)', DEFAULT_FLAGS.name)
     .option(

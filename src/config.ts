@@ -27,7 +27,7 @@ export interface WorkerTuning {
 /**
  * The worker's defaults. The cache is far below the SDK's heap-sized default (about 2,300 runs on
  * a 4 GiB heap): a `runApsJob` run wakes about three times per job, so keeping every waiting run in
- * memory buys little, and a thousand cached runs cost ~100 MB (see BENCHMARKS.md).
+ * memory buys little, and each cached run costs ~150 KB (see BENCHMARKS.md).
  */
 export const DEFAULT_WORKER_TUNING: Readonly<WorkerTuning> = {
   maxCachedWorkflows: 100,
@@ -36,12 +36,13 @@ export const DEFAULT_WORKER_TUNING: Readonly<WorkerTuning> = {
 };
 
 /**
- * The V8 heap limit (old space, MiB) that `npm run worker` starts the worker with when
- * `NODE_OPTIONS` is unset. With a limit V8 collects sooner and sizes its young generation to match;
- * without one (4 GiB on a large machine) it lets both heaps grow lazily: at 1,000 waiting jobs the
- * worker's RSS was 381 MB with it and 478 MB without (BENCHMARKS.md). Raise it with the cache.
+ * The Node flags `npm run worker` starts the worker with when `NODE_OPTIONS` is unset: a 256 MiB
+ * old space and 2 MiB semi-spaces, for the main isolate and the workflow thread alike. Without them
+ * (a 4 GiB heap on a large machine, 16 MiB semi-spaces) V8 lets its heaps grow lazily; with them a
+ * worker with 1,000 waiting jobs stays near 300 MB at the same CPU (BENCHMARKS.md, Worker RSS).
+ * Raise the old space with the cache.
  */
-export const WORKER_MAX_OLD_SPACE_MB = 256;
+export const WORKER_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=2';
 
 /** Every environment variable the worker, client and CLI read. */
 export const SETTINGS: readonly SettingDoc[] = [

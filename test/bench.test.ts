@@ -3,7 +3,7 @@ import { STRATEGIES } from '../bench/api';
 import { runBench, type PhaseResult } from '../bench/harness';
 import { BenchArgsError, parseBenchArgs } from '../bench/options';
 import { evaluateTargets, renderMarkdown } from '../bench/report';
-import { DEFAULT_WORKER_TUNING, WORKER_MAX_OLD_SPACE_MB } from '../src/config';
+import { DEFAULT_WORKER_TUNING, WORKER_NODE_OPTIONS } from '../src/config';
 
 // Proves the benchmark harness runs end to end at a tiny size. Structure only: timings depend on
 // the machine, and the benchmark itself (npm run bench) is where they are measured.
@@ -47,7 +47,7 @@ describe('benchmark harness (N=5)', function () {
       result.meta.worker.maxWorkflowTasks,
       DEFAULT_WORKER_TUNING.maxConcurrentWorkflowTaskExecutions,
     );
-    assert.deepEqual(result.meta.worker.nodeOptions, [`--max-old-space-size=${WORKER_MAX_OLD_SPACE_MB}`]);
+    assert.deepEqual(result.meta.worker.nodeOptions, WORKER_NODE_OPTIONS.split(' '));
     assert.equal(config.maxActivities, DEFAULT_WORKER_TUNING.maxConcurrentActivityTaskExecutions);
     assert.equal(evaluateTargets(result).length, 5);
     const markdown = renderMarkdown(result);

@@ -10,7 +10,7 @@ import {
   resolveWorkerTuning,
   workerConfigFrom,
   workerTuningFrom,
-  WORKER_MAX_OLD_SPACE_MB,
+  WORKER_NODE_OPTIONS,
 } from '../src/config';
 import { workerRulesFrom } from '../src/worker';
 
@@ -60,7 +60,7 @@ describe('config (environment → typed settings)', () => {
     };
     assert.equal(
       pkg.scripts.worker,
-      `NODE_OPTIONS="\${NODE_OPTIONS:---max-old-space-size=${WORKER_MAX_OLD_SPACE_MB}}" tsx src/worker.ts`,
+      `NODE_OPTIONS="\${NODE_OPTIONS:-${WORKER_NODE_OPTIONS}}" tsx src/worker.ts`,
     );
   });
 
