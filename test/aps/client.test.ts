@@ -30,6 +30,7 @@ interface Received {
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
+// Made-up credentials: they only sign requests to the loopback server each test starts below.
 const ACCESS_KEY_ID = 'LTAI5tTestKeyId';
 const ACCESS_KEY_SECRET = 'TestSecret0123456789abcdefghij';
 const SECURITY_TOKEN = 'CAIS.TestSecurityToken.0123456789';
