@@ -105,6 +105,11 @@ export class EmulatorControl {
     return (await this.counters()).effectiveStarts[apsJobId] ?? 0;
   }
 
+  /** StartApsJob calls that reached the job while it was Starting or Running (no effect). */
+  async duplicateStartCalls(apsJobId: string): Promise<number> {
+    return (await this.counters()).duplicateStartCalls[apsJobId] ?? 0;
+  }
+
   /** Adds (or replaces) jobs. */
   async addJobs(scripts: JobScript | JobScript[]): Promise<JobSnapshot[]> {
     return (await this.call<{ jobs: JobSnapshot[] }>('POST', '/jobs', scripts)).jobs;

@@ -72,6 +72,8 @@ export interface RunningEmulator {
   calls(filter?: { action?: string; apsJobId?: string }): number;
   /** StartApsJob calls that took effect on the job. */
   effectiveStarts(apsJobId: string): number;
+  /** StartApsJob calls that reached the job while it was Starting or Running (no effect). */
+  duplicateStartCalls(apsJobId: string): number;
   /** The whole state (what GET /__emulator/state serves). */
   state(): EmulatorStateView;
   /** Back to the configured start (counters, log, faults, rate limit, jobs, PRNG). */
@@ -172,6 +174,9 @@ class Emulator implements RunningEmulator {
   }
   effectiveStarts(apsJobId: string): number {
     return this.core.jobs.effectiveStarts(apsJobId);
+  }
+  duplicateStartCalls(apsJobId: string): number {
+    return this.core.jobs.duplicateStartCalls(apsJobId);
   }
   state(): EmulatorStateView {
     return this.core.view(this.listening);

@@ -54,6 +54,10 @@ export interface JobListFilter {
   createdTo?: number;
 }
 
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
 function isActive(status: string): boolean {
   return /^(starting|running)$/i.test(status);
 }
@@ -76,6 +80,7 @@ export class JobStore {
   // Scripts added explicitly (seeded or addJob): reset() brings exactly these back.
   private readonly scripts = new Map<string, JobScript>();
   private readonly starts = new Map<string, number>();
+  private readonly duplicates = new Map<string, number>();
 
   constructor(
     private readonly options: JobStoreOptions,
@@ -119,13 +124,14 @@ export class JobStore {
   start(job: StoredJob): StartOutcome {
     this.advance(job, false);
     if (isActive(job.status)) {
+      bump(this.duplicates, job.script.apsJobId);
       return { effect: 'already-running', answer: job.script.whenAlreadyRunning ?? 'success' };
     }
     const slow = (job.script.startingPolls ?? 0) > 0 || (job.script.startingMs ?? 0) > 0;
     job.status = slow ? 'Starting' : 'Running';
     delete job.errMessage;
     this.newPhase(job);
-    this.starts.set(job.script.apsJobId, (this.starts.get(job.script.apsJobId) ?? 0) + 1);
+    bump(this.starts, job.script.apsJobId);
     return { effect: 'started' };
   }
 
@@ -186,10 +192,21 @@ export class JobStore {
     return Object.fromEntries(this.starts);
   }
 
+  /** StartApsJob calls that reached the job while it was Starting or Running, since the last reset. */
+  duplicateStartCalls(apsJobId: string): number {
+    return this.duplicates.get(apsJobId) ?? 0;
+  }
+
+  /** Duplicate start calls of every job that had one. */
+  duplicateStartCallsByJob(): Record<string, number> {
+    return Object.fromEntries(this.duplicates);
+  }
+
   /** Drops auto-created jobs and returns every scripted job to its initial state. */
   reset(): void {
     this.jobs.clear();
     this.starts.clear();
+    this.duplicates.clear();
     for (const script of this.scripts.values()) this.create(script, false);
   }
 
@@ -204,6 +221,7 @@ export class JobStore {
       status: job.status,
       ...(job.errMessage !== undefined ? { errMessage: job.errMessage } : {}),
       effectiveStarts: this.effectiveStarts(job.script.apsJobId),
+      duplicateStartCalls: this.duplicateStartCalls(job.script.apsJobId),
       createTime: formatAcsDate(new Date(job.createdAt)),
       autoCreated: job.autoCreated,
     };

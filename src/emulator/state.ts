@@ -181,7 +181,10 @@ export class EmulatorState {
 
   /** Counters since start or the last reset. */
   counters(): EmulatorCounters {
-    return this.stats.snapshot(this.jobs.effectiveStartsByJob());
+    return this.stats.snapshot({
+      effectiveStarts: this.jobs.effectiveStartsByJob(),
+      duplicateStartCalls: this.jobs.duplicateStartCallsByJob(),
+    });
   }
 
   /** The request log. */

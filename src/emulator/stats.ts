@@ -79,8 +79,8 @@ export class Stats {
     return full;
   }
 
-  /** A copy of the counters; `effectiveStarts` comes from the job store. */
-  snapshot(effectiveStarts: Record<string, number>): EmulatorCounters {
+  /** A copy of the counters; the per-job start counts come from the job store. */
+  snapshot(starts: Pick<EmulatorCounters, 'effectiveStarts' | 'duplicateStartCalls'>): EmulatorCounters {
     const t = this.tallies;
     return {
       requests: t.requests,
@@ -88,7 +88,8 @@ export class Stats {
       byJob: Object.fromEntries([...t.byJob].map(([k, v]) => [k, Object.fromEntries(v)])),
       byCode: Object.fromEntries(t.byCode),
       faults: Object.fromEntries(t.faults),
-      effectiveStarts,
+      effectiveStarts: starts.effectiveStarts,
+      duplicateStartCalls: starts.duplicateStartCalls,
       signatureFailures: t.signatureFailures,
     };
   }

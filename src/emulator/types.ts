@@ -80,6 +80,8 @@ export interface JobSnapshot {
   errMessage?: string;
   /** StartApsJob calls that took effect on this job (since the last reset). */
   effectiveStarts: number;
+  /** StartApsJob calls that reached this job while it was Starting or Running (since the last reset). */
+  duplicateStartCalls: number;
   /** When the job was created (ISO-8601). */
   createTime: string;
   /** True when the job was made on first use by `autoCreateJobs`. */
@@ -249,6 +251,11 @@ export interface EmulatorCounters {
   faults: Record<string, number>;
   /** StartApsJob calls that took effect, per job. */
   effectiveStarts: Record<string, number>;
+  /**
+   * StartApsJob calls that reached a job already Starting or Running (no effect, whatever the
+   * answer), per job. Calls a fault answered without performing the action are not counted.
+   */
+  duplicateStartCalls: Record<string, number>;
   /** Requests whose signature failed to verify. */
   signatureFailures: number;
 }

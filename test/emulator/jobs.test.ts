@@ -136,6 +136,59 @@ describe('emulator: scripted job lives', () => {
     assert.equal(emu.effectiveStarts('aps-life-r3'), 1);
   });
 
+  it('counts StartApsJob calls that reach a Starting or Running job as duplicate start calls', async () => {
+    emu.addJob({ apsJobId: 'aps-life-d1', kind: 'streaming', startingPolls: 1 });
+    expectOk(await start('aps-life-d1'));
+    assert.equal(emu.duplicateStartCalls('aps-life-d1'), 0);
+    // Once while Starting, once while Running.
+    expectOk(await start('aps-life-d1'));
+    assert.equal(await status('aps-life-d1'), 'Starting');
+    assert.equal(await status('aps-life-d1'), 'Running');
+    expectOk(await start('aps-life-d1'));
+    assert.equal(emu.duplicateStartCalls('aps-life-d1'), 2);
+    assert.equal(emu.effectiveStarts('aps-life-d1'), 1);
+    // A start after a suspend takes effect: not a duplicate.
+    expectOk(await rawCall(target, 'SuspendApsJob', { RegionId: region, ApsJobId: 'aps-life-d1' }));
+    expectOk(await start('aps-life-d1'));
+    assert.equal(emu.effectiveStarts('aps-life-d1'), 2);
+    assert.equal(emu.duplicateStartCalls('aps-life-d1'), 2);
+    assert.equal(emu.job('aps-life-d1')?.duplicateStartCalls, 2);
+    assert.equal(emu.counters().duplicateStartCalls['aps-life-d1'], 2);
+    assert.equal(emu.state().counters.duplicateStartCalls['aps-life-d1'], 2);
+  });
+
+  it('counts duplicate start calls whatever whenAlreadyRunning answers, and only calls that reach the job', async () => {
+    emu.addJob({ apsJobId: 'aps-life-d2', kind: 'streaming', whenAlreadyRunning: 'success-false' });
+    emu.addJob({ apsJobId: 'aps-life-d3', kind: 'streaming', whenAlreadyRunning: 'error-400' });
+    for (const id of ['aps-life-d2', 'aps-life-d3']) {
+      expectOk(await start(id));
+      await start(id);
+      await start(id);
+    }
+    assert.equal(emu.duplicateStartCalls('aps-life-d2'), 2);
+    assert.equal(emu.duplicateStartCalls('aps-life-d3'), 2);
+    // A fault that answers before the action runs never reaches the job.
+    emu.injectFault({
+      kind: 'error',
+      code: 'ServiceUnavailable',
+      action: 'StartApsJob',
+      apsJobId: 'aps-life-d2',
+    });
+    await start('aps-life-d2');
+    assert.equal(emu.duplicateStartCalls('aps-life-d2'), 2);
+    // With applyFirst the action runs first: it reaches the running job.
+    emu.injectFault({
+      kind: 'error',
+      code: 'ServiceUnavailable',
+      action: 'StartApsJob',
+      apsJobId: 'aps-life-d2',
+      applyFirst: true,
+    });
+    await start('aps-life-d2');
+    assert.equal(emu.duplicateStartCalls('aps-life-d2'), 3);
+    assert.equal(emu.duplicateStartCalls('aps-nosuch'), 0);
+  });
+
   it('suspend stops a running job; the next start is a second effective start', async () => {
     emu.addJob({ apsJobId: 'aps-life-p1', kind: 'streaming' });
     expectOk(await start('aps-life-p1'));
@@ -156,12 +209,16 @@ describe('emulator: scripted job lives', () => {
     assert.throws(() => emu.setJobStatus('aps-nosuch', 'Running'), /No job/);
   });
 
-  it('reset returns added jobs to their initial status and clears effective starts', async () => {
+  it('reset returns added jobs to their initial status and clears effective starts and duplicate start calls', async () => {
     emu.addJob({ apsJobId: 'aps-life-z1', kind: 'streaming' });
     expectOk(await start('aps-life-z1'));
+    expectOk(await start('aps-life-z1'));
+    assert.equal(emu.duplicateStartCalls('aps-life-z1'), 1);
     emu.reset();
     assert.equal(emu.job('aps-life-z1')?.status, 'Suspended');
     assert.equal(emu.effectiveStarts('aps-life-z1'), 0);
+    assert.equal(emu.duplicateStartCalls('aps-life-z1'), 0);
+    assert.deepEqual(emu.counters().duplicateStartCalls, {});
   });
 
   it('rejects invalid scripts with a message naming the field', () => {

@@ -233,6 +233,7 @@ describe('emulator: counters and the request log', () => {
     assert.deepEqual(c.byJob['aps-c2'], { DescribeApsJobDetail: 1 });
     assert.deepEqual(c.byCode, { OK: 5, InvalidInput: 1, InvalidAction: 1 });
     assert.deepEqual(c.effectiveStarts, { 'aps-c1': 1 });
+    assert.deepEqual(c.duplicateStartCalls, {});
     assert.equal(emu.calls({ action: 'DescribeApsJobDetail', apsJobId: 'aps-c1' }), 3);
     assert.equal(emu.calls({ apsJobId: 'aps-c1' }), 4);
     assert.equal(emu.calls(), 7);
@@ -337,11 +338,17 @@ describe('emulator: the control API over HTTP', () => {
       503,
     );
     assert.equal(await control.effectiveStarts('aps-ctl1'), 1);
+    expectOk(await rawCall(target, 'StartApsJob', { RegionId: region, ApsJobId: 'aps-ctl1' }));
+    assert.equal(await control.duplicateStartCalls('aps-ctl1'), 1);
+    assert.equal((await control.job('aps-ctl1'))?.duplicateStartCalls, 1);
+    assert.equal(await control.effectiveStarts('aps-ctl1'), 1);
     const counters = await control.counters();
-    assert.equal(counters.byJob['aps-ctl1']?.StartApsJob, 1);
+    assert.equal(counters.byJob['aps-ctl1']?.StartApsJob, 2);
+    assert.deepEqual(counters.duplicateStartCalls, { 'aps-ctl1': 1 });
     const log = await control.requests({ action: 'StartApsJob' });
-    assert.equal(log.length, 1);
+    assert.equal(log.length, 2);
     assert.equal(log[0]?.applied, true);
+    assert.equal(log[1]?.applied, false);
 
     const suspended = await control.setJobStatus('aps-ctl1', 'Suspended');
     assert.equal(suspended.status, 'Suspended');
@@ -372,6 +379,8 @@ describe('emulator: the control API over HTTP', () => {
     await control.reset();
     assert.equal((await control.counters()).requests, 0);
     assert.equal((await control.jobs()).find((j) => j.apsJobId === 'aps-ctl1')?.effectiveStarts, 0);
+    assert.equal(await control.duplicateStartCalls('aps-ctl1'), 0);
+    assert.deepEqual((await control.state()).counters.duplicateStartCalls, {});
   });
 
   it('schedules an outage: refused while it lasts, back by itself', async () => {
