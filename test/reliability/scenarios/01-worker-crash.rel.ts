@@ -162,6 +162,7 @@ describe('reliability: worker crashes', function () {
     record(
       summary(ID, t, {
         doubleStarts: starts.doubleStarts,
+        duplicateStartCalls: starts.duplicateStartCalls,
         apiCalls: emulator.counters().requests,
         wallMs: Date.now() - t0,
         notes:
@@ -185,6 +186,11 @@ describe('reliability: worker crashes', function () {
 
     assert.equal(t.completed, plan.jobs, `not all runs completed:\n${describeProblems(outcomes)}`);
     assert.equal(starts.doubleStarts, 0, `double starts: ${starts.offenders.join(', ')}`);
+    assert.equal(
+      starts.duplicateStartCalls,
+      0,
+      `duplicate start calls: ${starts.duplicateOffenders.join(', ')}`,
+    );
     assert.equal(starts.lostStarts, 0, `lost starts: ${starts.offenders.join(', ')}`);
     assert.deepEqual(starts.byCount, { 1: plan.jobs }, 'every job started exactly once');
     for (const point of TARGETED) {

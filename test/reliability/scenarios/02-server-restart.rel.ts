@@ -91,6 +91,7 @@ describe('reliability: Temporal server restart', function () {
     record(
       summary(ID, t, {
         doubleStarts: starts.doubleStarts,
+        duplicateStartCalls: starts.duplicateStartCalls,
         apiCalls: emulator.counters().requests,
         wallMs: Date.now() - t0,
         notes:
@@ -122,6 +123,11 @@ describe('reliability: Temporal server restart', function () {
     );
     assert.equal(t.completed, plan.jobs, `not all runs completed:\n${describeProblems(outcomes)}`);
     assert.deepEqual(starts.byCount, { 1: plan.jobs }, `starts: ${starts.offenders.join(', ')}`);
+    assert.equal(
+      starts.duplicateStartCalls,
+      0,
+      `duplicate start calls: ${starts.duplicateOffenders.join(', ')}`,
+    );
     assert.ok(startedAtRestart < plan.jobs, 'the restart came after every job had started');
     assert.ok(pollingAtRestart > 0, 'no started job was still being polled at the restart');
   });

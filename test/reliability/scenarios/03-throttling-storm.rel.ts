@@ -90,6 +90,7 @@ describe('reliability: throttling storm', function () {
     record(
       summary(ID, t, {
         doubleStarts: starts.doubleStarts,
+        duplicateStartCalls: starts.duplicateStartCalls,
         apiCalls: c.requests,
         wallMs,
         notes:
@@ -114,6 +115,11 @@ describe('reliability: throttling storm', function () {
 
     assert.equal(t.completed, plan.jobs, `not all runs completed:\n${describeProblems(outcomes)}`);
     assert.deepEqual(starts.byCount, { 1: plan.jobs }, `starts: ${starts.offenders.join(', ')}`);
+    assert.equal(
+      starts.duplicateStartCalls,
+      0,
+      `duplicate start calls: ${starts.duplicateOffenders.join(', ')}`,
+    );
     assert.ok(throttled > 0, 'the limit never throttled: not a storm');
     assert.ok(accepted <= acceptedBound, `accepted ${accepted} > bucket bound ${acceptedBound}`);
     assert.ok(boundable, 'a run without a result cannot be bounded');

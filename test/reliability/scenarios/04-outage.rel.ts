@@ -74,6 +74,7 @@ describe('reliability: APS endpoint outage', function () {
     record(
       summary(ID, t, {
         doubleStarts: starts.doubleStarts,
+        duplicateStartCalls: starts.duplicateStartCalls,
         apiCalls: emulator.counters().requests,
         wallMs: Date.now() - t0,
         notes:
@@ -94,6 +95,11 @@ describe('reliability: APS endpoint outage', function () {
     assert.ok(downDuringOutage, 'the emulator was still listening during the outage');
     assert.equal(t.completed, plan.jobs, `not all runs completed:\n${describeProblems(outcomes)}`);
     assert.deepEqual(starts.byCount, { 1: plan.jobs }, `starts: ${starts.offenders.join(', ')}`);
+    assert.equal(
+      starts.duplicateStartCalls,
+      0,
+      `duplicate start calls: ${starts.duplicateOffenders.join(', ')}`,
+    );
     assert.ok(refused > 0, 'no worker saw a refused connection: the outage was not felt');
   });
 });

@@ -170,6 +170,7 @@ describe('reliability: mixed faults', function () {
     record(
       summary(ID, t, {
         doubleStarts: starts.doubleStarts,
+        duplicateStartCalls: starts.duplicateStartCalls,
         apiCalls: c.requests,
         wallMs: Date.now() - t0,
         notes:
@@ -192,6 +193,11 @@ describe('reliability: mixed faults', function () {
     assert.equal(t.stuck, 0, 'stuck runs');
     assert.deepEqual(wrong, [], 'runs that ended with the wrong outcome');
     assert.equal(starts.doubleStarts, 0, `double starts: ${starts.offenders.join(', ')}`);
+    assert.equal(
+      starts.duplicateStartCalls,
+      0,
+      `duplicate start calls: ${starts.duplicateOffenders.join(', ')}`,
+    );
     assert.equal(starts.lostStarts, 0, `lost starts: ${starts.offenders.join(', ')}`);
     assert.deepEqual(deniedStarted, [], 'a refused start took effect');
     for (const o of outcomes) {

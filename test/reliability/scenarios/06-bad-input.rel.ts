@@ -349,6 +349,10 @@ describe('reliability: bad input', function () {
       cli: (await client.workflow.count(`TaskQueue = "${cliQueue}"`)).count,
     };
     const apiCalls = emulator.counters().requests;
+    const duplicateStartCalls = Object.values(emulator.counters().duplicateStartCalls).reduce(
+      (a, b) => a + b,
+      0,
+    );
     record({
       id: ID,
       jobs: workflowCases.length,
@@ -356,6 +360,7 @@ describe('reliability: bad input', function () {
       failed: Object.fromEntries(Object.entries(ended).filter(([k]) => k !== 'completed')),
       stuck: 0,
       doubleStarts: 0,
+      duplicateStartCalls,
       apiCalls,
       wallMs: Date.now() - t0,
       notes:
@@ -376,6 +381,7 @@ describe('reliability: bad input', function () {
     assert.ok(CASES.length >= 20);
     assert.deepEqual(problems, [], 'inputs not rejected as they should be');
     assert.equal(apiCalls, 0, 'bad input reached the APS API');
+    assert.equal(duplicateStartCalls, 0, 'bad input sent a start to a running job');
     assert.deepEqual(created, { helper: 0, cli: 0 }, 'rejected input still started workflows');
   });
 });

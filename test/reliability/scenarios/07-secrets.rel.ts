@@ -200,6 +200,7 @@ describe('reliability: secrets stay out of histories and logs', function () {
     record(
       summary(ID, t, {
         doubleStarts: starts.doubleStarts,
+        duplicateStartCalls: starts.duplicateStartCalls,
         apiCalls: emulator.counters().requests,
         wallMs: Date.now() - t0,
         notes:
@@ -223,6 +224,12 @@ describe('reliability: secrets stay out of histories and logs', function () {
 
     assert.deepEqual(leaks, [], 'secrets found');
     assert.equal(t.stuck, 0, 'stuck runs');
+    assert.equal(starts.doubleStarts, 0, `double starts: ${starts.offenders.join(', ')}`);
+    assert.equal(
+      starts.duplicateStartCalls,
+      0,
+      `duplicate start calls: ${starts.duplicateOffenders.join(', ')}`,
+    );
     assert.deepEqual(
       wrongOutcome.map((o) => `${o.run.apsJobId}: ${o.state} ${o.failureType ?? ''} ${o.message ?? ''}`),
       [],

@@ -69,6 +69,7 @@ describe('reliability: duplicate orchestration', function () {
     record(
       summary(ID, t, {
         doubleStarts: starts.doubleStarts,
+        duplicateStartCalls: starts.duplicateStartCalls,
         apiCalls: emulator.counters().requests,
         wallMs: Date.now() - t0,
         notes:
@@ -94,6 +95,11 @@ describe('reliability: duplicate orchestration', function () {
     );
     assert.equal(t.completed, plan.jobs, `not all runs completed:\n${describeProblems(outcomes)}`);
     assert.deepEqual(starts.byCount, { 1: plan.jobs }, `starts: ${starts.offenders.join(', ')}`);
+    assert.equal(
+      starts.duplicateStartCalls,
+      0,
+      `duplicate start calls: ${starts.duplicateOffenders.join(', ')}`,
+    );
     assert.deepEqual(
       startCalls,
       ids.map(() => 1),

@@ -22,6 +22,8 @@ export interface ScenarioSummary {
   stuck: number;
   /** Jobs the emulator saw started more than once. */
   doubleStarts: number;
+  /** StartApsJob calls that reached a job already Starting or Running (no effect, but a call too many). */
+  duplicateStartCalls: number;
   /** API calls the emulator received. */
   apiCalls: number;
   /** Wall time of the scenario, ms. */
@@ -40,7 +42,10 @@ const summaries: ScenarioSummary[] = [];
 export function summary(
   id: string,
   t: Tally,
-  rest: Pick<ScenarioSummary, 'doubleStarts' | 'apiCalls' | 'wallMs' | 'notes' | 'details'>,
+  rest: Pick<
+    ScenarioSummary,
+    'doubleStarts' | 'duplicateStartCalls' | 'apiCalls' | 'wallMs' | 'notes' | 'details'
+  >,
 ): ScenarioSummary {
   const failed = { ...t.failed };
   for (const [state, n] of Object.entries(t.other)) failed[`(${state})`] = n;
@@ -65,7 +70,7 @@ export function record(s: ScenarioSummary): void {
   else summaries.push(s);
   process.stdout.write(
     `      [reliability] ${s.id}: jobs ${s.jobs}, completed ${s.completed}, failed {${failedText(s.failed)}}, ` +
-      `stuck ${s.stuck}, double starts ${s.doubleStarts}, API calls ${s.apiCalls}, wall ${seconds(s.wallMs)} | ${s.notes}\n`,
+      `stuck ${s.stuck}, double starts ${s.doubleStarts}, duplicate start calls ${s.duplicateStartCalls}, API calls ${s.apiCalls}, wall ${seconds(s.wallMs)} | ${s.notes}\n`,
   );
 }
 
@@ -79,11 +84,11 @@ export function markPassed(id: string, passed: boolean): void {
 export function markdownTable(): string {
   const rows = summaries.map(
     (s) =>
-      `| ${s.id} | ${s.jobs} | ${s.completed} | ${failedText(s.failed)} | ${s.stuck} | ${s.doubleStarts} | ${s.apiCalls} | ${seconds(s.wallMs)} | ${s.passed === undefined ? '?' : s.passed ? 'yes' : '**no**'} | ${s.notes.replace(/\|/g, '\\|')} |`,
+      `| ${s.id} | ${s.jobs} | ${s.completed} | ${failedText(s.failed)} | ${s.stuck} | ${s.doubleStarts} | ${s.duplicateStartCalls} | ${s.apiCalls} | ${seconds(s.wallMs)} | ${s.passed === undefined ? '?' : s.passed ? 'yes' : '**no**'} | ${s.notes.replace(/\|/g, '\\|')} |`,
   );
   return [
-    '| scenario | jobs | completed | failed (by code) | stuck | double starts | API calls | wall time | passed | notes |',
-    '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | --- |',
+    '| scenario | jobs | completed | failed (by code) | stuck | double starts | duplicate start calls | API calls | wall time | passed | notes |',
+    '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |',
     ...rows,
   ].join('\n');
 }

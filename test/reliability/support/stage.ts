@@ -117,12 +117,32 @@ export interface StartAccounting {
   byCount: Record<string, number>;
   /** IDs of jobs started more than once, or completed without a start. */
   offenders: string[];
+  /** StartApsJob calls, over all the runs' jobs, that reached a job already Starting or Running. */
+  duplicateStartCalls: number;
+  /** IDs of jobs that got such calls, with their number. */
+  duplicateOffenders: string[];
 }
 
-/** Counts effective starts per job (each job starts Suspended, so a completed run means exactly one). */
+/**
+ * Counts effective starts per job (each job starts Suspended, so a completed run means exactly one),
+ * and the StartApsJob calls that reached a job already live (a start the package should have
+ * known not to send).
+ */
 export function accountStarts(emulator: RunningEmulator, outcomes: readonly Outcome[]): StartAccounting {
-  const acc: StartAccounting = { doubleStarts: 0, lostStarts: 0, byCount: {}, offenders: [] };
+  const acc: StartAccounting = {
+    doubleStarts: 0,
+    lostStarts: 0,
+    byCount: {},
+    offenders: [],
+    duplicateStartCalls: 0,
+    duplicateOffenders: [],
+  };
   for (const o of outcomes) {
+    const dup = emulator.duplicateStartCalls(o.run.apsJobId);
+    if (dup > 0) {
+      acc.duplicateStartCalls += dup;
+      acc.duplicateOffenders.push(`${o.run.apsJobId} (${dup} duplicate start calls)`);
+    }
     const n = emulator.effectiveStarts(o.run.apsJobId);
     acc.byCount[n] = (acc.byCount[n] ?? 0) + 1;
     if (n > 1) {
