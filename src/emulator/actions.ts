@@ -113,8 +113,11 @@ function unknownJob(apsJobId: string): RpcError {
   return new RpcError('InvalidInput', `The specified APS job ${apsJobId} does not exist.`);
 }
 
-function alreadyRunningMessage(apsJobId: string): string {
-  return `The APS job ${apsJobId} is already running.`;
+/** The code of a start refused because the job is already Starting or Running. */
+export const JOB_STATUS_DENIED = 'OperationDenied.JobStatus';
+
+function alreadyRunningMessage(apsJobId: string, status: string): string {
+  return `The operation is not permitted because the APS job ${apsJobId} is already ${status}.`;
 }
 
 function detailOf(jobs: JobStore, job: StoredJob, status: string): Record<string, unknown> {
@@ -148,22 +151,22 @@ export function executeAction(input: ActionInput, jobs: JobStore, requestId: str
       if (!job) throw unknownJob(input.apsJobId);
       const outcome = jobs.start(job);
       if (outcome.effect === 'already-running' && outcome.answer === 'error-400') {
-        throw new RpcError('InvalidInput', alreadyRunningMessage(input.apsJobId), 400);
+        throw new RpcError(JOB_STATUS_DENIED, alreadyRunningMessage(input.apsJobId, outcome.status), 400);
       }
       if (outcome.effect === 'already-running' && outcome.answer === 'success-false') {
-        const message = alreadyRunningMessage(input.apsJobId);
+        const message = alreadyRunningMessage(input.apsJobId, outcome.status);
         return {
           body: {
             HttpStatusCode: 400,
             ApsJobId: input.apsJobId,
             RequestId: requestId,
             Success: false,
-            ErrCode: 'InvalidInput',
+            ErrCode: JOB_STATUS_DENIED,
             ErrMessage: message,
-            Code: 'InvalidInput',
+            Code: JOB_STATUS_DENIED,
             Message: message,
           },
-          code: 'InvalidInput',
+          code: JOB_STATUS_DENIED,
           applied: false,
         };
       }

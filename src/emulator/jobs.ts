@@ -40,7 +40,15 @@ export interface StoredJob {
 }
 
 /** What a StartApsJob did to a job. */
-export type StartOutcome = { effect: 'started' } | { effect: 'already-running'; answer: WhenAlreadyRunning };
+export type StartOutcome =
+  | { effect: 'started' }
+  | {
+      effect: 'already-running';
+      /** How to answer. */
+      answer: WhenAlreadyRunning;
+      /** The status the call found (`Starting` or `Running`). */
+      status: string;
+    };
 
 /** Filters of DescribeApsJobs. */
 export interface JobListFilter {
@@ -72,6 +80,8 @@ export interface JobStoreOptions {
   defaultScript: DefaultJobScript;
   /** Most jobs held. */
   maxJobs: number;
+  /** Answer of StartApsJob on a live job whose script names none. */
+  whenAlreadyRunning: WhenAlreadyRunning;
 }
 
 /** Every job, keyed by ID, in creation order. */
@@ -125,7 +135,11 @@ export class JobStore {
     this.advance(job, false);
     if (isActive(job.status)) {
       bump(this.duplicates, job.script.apsJobId);
-      return { effect: 'already-running', answer: job.script.whenAlreadyRunning ?? 'success' };
+      return {
+        effect: 'already-running',
+        answer: job.script.whenAlreadyRunning ?? this.options.whenAlreadyRunning,
+        status: job.status,
+      };
     }
     const slow = (job.script.startingPolls ?? 0) > 0 || (job.script.startingMs ?? 0) > 0;
     job.status = slow ? 'Starting' : 'Running';

@@ -37,6 +37,7 @@ const count = z.number().int().min(0).max(1_000_000);
 const ms = z.number().int().min(0).max(3_600_000);
 const status = z.string().min(1).max(64);
 const action = z.enum(APS_ACTIONS as [ApsAction, ...ApsAction[]]);
+const whenAlreadyRunning = z.enum(['success', 'success-false', 'error-400']);
 const errorCode = z
   .string()
   .regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected an error code like ServiceUnavailable');
@@ -59,7 +60,7 @@ const scriptFields = {
   failAfterPolls: count.optional(),
   failuresBeforeHealthy: count.optional(),
   errMessage: z.string().max(1024).optional(),
-  whenAlreadyRunning: z.enum(['success', 'success-false', 'error-400']).optional(),
+  whenAlreadyRunning: whenAlreadyRunning.optional(),
   sourceInstanceId: z.string().min(1).max(128).optional(),
   destinationInstanceId: z.string().min(1).max(128).optional(),
 };
@@ -123,6 +124,7 @@ export const emulatorConfigSchema: z.ZodType<Omit<EmulatorOptions, 'now' | 'onRe
   jobs: z.array(jobScriptSchema).optional(),
   autoCreateJobs: z.boolean().optional(),
   defaultJobScript: defaultJobScriptSchema.optional(),
+  whenAlreadyRunning: whenAlreadyRunning.optional(),
   faults: z.array(faultSpecSchema).optional(),
   rateLimit: rateLimitSchema.optional(),
   seed: z.union([z.number().int(), z.string().min(1)]).optional(),

@@ -136,6 +136,7 @@ export class EmulatorState {
         autoCreate: config.autoCreateJobs ?? false,
         defaultScript: config.defaultJobScript ?? DEFAULT_JOB_SCRIPT,
         maxJobs: config.maxJobs ?? 100_000,
+        whenAlreadyRunning: config.whenAlreadyRunning ?? 'success',
       },
       this.options.now,
     );

@@ -23,7 +23,11 @@ export interface AccessKeyConfig {
 /** How a job behaves once started. */
 export type JobKind = 'streaming' | 'batch' | 'failing';
 
-/** What StartApsJob answers for a job that is already Starting or Running. */
+/**
+ * What StartApsJob answers for a job that is already Starting or Running: `success` (a silent
+ * no-op), `success-false` (HTTP 200, `Success: false`, ErrCode `OperationDenied.JobStatus`) or
+ * `error-400` (HTTP 400, Code `OperationDenied.JobStatus`). The real service's answer is unknown.
+ */
 export type WhenAlreadyRunning = 'success' | 'success-false' | 'error-400';
 
 /** The scripted life of one job. Polls are DescribeApsJobDetail calls for that job. */
@@ -53,7 +57,7 @@ export interface JobScript {
    * until suspended), so restarts can be seen to heal a job. Default: every life fails.
    */
   failuresBeforeHealthy?: number;
-  /** What StartApsJob answers while the job is Starting or Running (default `success`). */
+  /** What StartApsJob answers while the job is Starting or Running (default: the emulator's). */
   whenAlreadyRunning?: WhenAlreadyRunning;
   /** Shown as SourceEndpointInstanceID / SourceInstanceID. */
   sourceInstanceId?: string;
@@ -181,6 +185,8 @@ export interface EmulatorOptions {
   autoCreateJobs?: boolean;
   /** Script of auto-created jobs (default: streaming, initially Suspended). */
   defaultJobScript?: DefaultJobScript;
+  /** What StartApsJob answers on a Starting or Running job whose script names none (default `success`). */
+  whenAlreadyRunning?: WhenAlreadyRunning;
   /** Faults armed at start. */
   faults?: FaultSpec[];
   /** Rate limit armed at start. */

@@ -169,9 +169,27 @@ describe('emulator + createApsApi: every error class, one request per call', () 
     );
     assert.match(e.message, /try again/);
     await success(() => api().startJob(ref));
+    // A code no table lists: the `unknown` class (a small retry budget), still ambiguous.
     const again = await failure(() => api().startJob(ref));
-    assert.deepEqual([again.code, again.httpStatus, again.retryClass], ['InvalidInput', 200, 'permanent']);
+    assert.deepEqual(
+      [again.code, again.httpStatus, again.retryClass, again.ambiguous],
+      ['OperationDenied.JobStatus', 200, 'unknown', true],
+    );
     assert.equal(emu.effectiveStarts('aps-e2e-sf'), 1);
+  });
+
+  it('a start refused with HTTP 400 OperationDenied.JobStatus is of the unknown class, not ambiguous', async () => {
+    emu.addJob({ apsJobId: 'aps-e2e-deny', kind: 'streaming', whenAlreadyRunning: 'error-400' });
+    const ref = { regionId, apsJobId: 'aps-e2e-deny' };
+    await success(() => api().startJob(ref));
+    const e = await failure(() => api().startJob(ref));
+    assert.deepEqual(
+      [e.code, e.httpStatus, e.retryClass, e.ambiguous, e.requestId],
+      ['OperationDenied.JobStatus', 400, 'unknown', false, lastRequestId()],
+    );
+    assert.match(e.message, /already Running/);
+    assert.equal(emu.effectiveStarts('aps-e2e-deny'), 1);
+    assert.equal(emu.duplicateStartCalls('aps-e2e-deny'), 1);
   });
 
   it('a non-JSON 502 page is NonJsonResponse: transient, ambiguous', async () => {

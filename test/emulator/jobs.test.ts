@@ -1,5 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { startEmulator, type RunningEmulator } from '../../src/emulator';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  EmulatorInputError,
+  loadEmulatorConfig,
+  startEmulator,
+  type RunningEmulator,
+} from '../../src/emulator';
 import { expectError, expectOk, rawCall, type RawTarget } from './helpers';
 
 describe('emulator: scripted job lives', () => {
@@ -112,18 +120,19 @@ describe('emulator: scripted job lives', () => {
     assert.equal(emu.requests().at(-1)?.applied, false);
   });
 
-  it('whenAlreadyRunning success-false: HTTP 200 with Success false and ErrCode', async () => {
+  it('whenAlreadyRunning success-false: HTTP 200 with Success false and ErrCode OperationDenied.JobStatus', async () => {
     emu.addJob({ apsJobId: 'aps-life-r2', kind: 'streaming', whenAlreadyRunning: 'success-false' });
     expectOk(await start('aps-life-r2'));
     const body = expectOk(await start('aps-life-r2'));
     assert.equal(body.Success, false);
-    assert.equal(body.ErrCode, 'InvalidInput');
-    assert.match(String(body.ErrMessage), /already running/);
+    assert.equal(body.ErrCode, 'OperationDenied.JobStatus');
+    assert.equal(body.Code, 'OperationDenied.JobStatus');
+    assert.match(String(body.ErrMessage), /already Running/);
     assert.equal(emu.effectiveStarts('aps-life-r2'), 1);
-    assert.equal(emu.requests().at(-1)?.code, 'InvalidInput');
+    assert.equal(emu.requests().at(-1)?.code, 'OperationDenied.JobStatus');
   });
 
-  it('whenAlreadyRunning error-400: InvalidInput (400) while Starting or Running', async () => {
+  it('whenAlreadyRunning error-400: OperationDenied.JobStatus (400) while Starting or Running', async () => {
     emu.addJob({
       apsJobId: 'aps-life-r3',
       kind: 'streaming',
@@ -131,8 +140,12 @@ describe('emulator: scripted job lives', () => {
       whenAlreadyRunning: 'error-400',
     });
     expectOk(await start('aps-life-r3'));
-    const data = expectError(await start('aps-life-r3'), 'InvalidInput', 400);
-    assert.match(String(data.Message), /already running/);
+    const starting = expectError(await start('aps-life-r3'), 'OperationDenied.JobStatus', 400);
+    assert.match(String(starting.Message), /already Starting/);
+    assert.equal(await status('aps-life-r3'), 'Starting');
+    assert.equal(await status('aps-life-r3'), 'Running');
+    const running = expectError(await start('aps-life-r3'), 'OperationDenied.JobStatus', 400);
+    assert.match(String(running.Message), /already Running/);
     assert.equal(emu.effectiveStarts('aps-life-r3'), 1);
   });
 
@@ -228,5 +241,66 @@ describe('emulator: scripted job lives', () => {
       /startingPolls/,
     );
     assert.throws(() => emu.addJob({ apsJobId: 'aps-ok', kind: 'nonsense' as 'batch' }), /kind/);
+  });
+});
+
+describe('emulator: an emulator-wide whenAlreadyRunning', () => {
+  let emu: RunningEmulator;
+  let target: RawTarget;
+  before(async () => {
+    emu = await startEmulator({
+      whenAlreadyRunning: 'error-400',
+      autoCreateJobs: true,
+      jobs: [
+        { apsJobId: 'aps-wide-1', kind: 'streaming', initialStatus: 'Running' },
+        {
+          apsJobId: 'aps-wide-2',
+          kind: 'streaming',
+          initialStatus: 'Running',
+          whenAlreadyRunning: 'success',
+        },
+      ],
+    });
+    const key = emu.credentials[0];
+    assert.ok(key);
+    target = { endpoint: emu.endpoint, key };
+  });
+  after(async () => {
+    await emu.close();
+  });
+  const start = (apsJobId: string) =>
+    rawCall(target, 'StartApsJob', { RegionId: 'cn-hangzhou', ApsJobId: apsJobId });
+
+  it('answers jobs whose script names no answer, seeded or auto-created; a script that names one wins', async () => {
+    expectError(await start('aps-wide-1'), 'OperationDenied.JobStatus', 400);
+    assert.equal(expectOk(await start('aps-wide-2')).Success, true);
+    expectOk(await start('aps-wide-auto'));
+    expectError(await start('aps-wide-auto'), 'OperationDenied.JobStatus', 400);
+    assert.deepEqual(
+      ['aps-wide-1', 'aps-wide-2', 'aps-wide-auto'].map((id) => emu.duplicateStartCalls(id)),
+      [1, 1, 1],
+    );
+  });
+
+  it('comes back unchanged after a reset', async () => {
+    emu.reset();
+    expectError(await start('aps-wide-1'), 'OperationDenied.JobStatus', 400);
+  });
+
+  it('is checked like the script field, in the options and the config file', async () => {
+    await assert.rejects(
+      startEmulator({ whenAlreadyRunning: 'maybe' as 'success' }),
+      (e: Error) => e instanceof EmulatorInputError && /whenAlreadyRunning/.test(e.message),
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'aps-emu-config-'));
+    try {
+      const file = join(dir, 'emulator.json');
+      writeFileSync(file, JSON.stringify({ whenAlreadyRunning: 'success-false' }));
+      assert.equal(loadEmulatorConfig(file).whenAlreadyRunning, 'success-false');
+      writeFileSync(file, JSON.stringify({ whenAlreadyRunning: 'error-500' }));
+      assert.throws(() => loadEmulatorConfig(file), /whenAlreadyRunning/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
