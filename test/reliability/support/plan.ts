@@ -15,6 +15,7 @@ export const SCENARIO_IDS = [
   'bad-input',
   'secrets',
   'duplicates',
+  'long-outage',
 ] as const;
 
 /** The two sizes. */
@@ -38,6 +39,8 @@ export interface Plan {
   secrets: { jobs: number };
   /** Duplicate orchestration: jobs, each started by 10 concurrent callers. */
   duplicates: { jobs: number };
+  /** Long outage: jobs, and how long DescribeApsJobDetail answers ServiceUnavailable while they wait. */
+  longOutage: { jobs: number; outageMs: number };
 }
 
 const PLANS: Record<RunSize, Plan> = {
@@ -50,6 +53,8 @@ const PLANS: Record<RunSize, Plan> = {
     mixed: { jobs: 20 },
     secrets: { jobs: 6 },
     duplicates: { jobs: 5 },
+    // Five and a half minutes at both sizes: the point is the length of the outage, not the load.
+    longOutage: { jobs: 6, outageMs: 330_000 },
   },
   full: {
     workers: 3,
@@ -60,6 +65,7 @@ const PLANS: Record<RunSize, Plan> = {
     mixed: { jobs: 200 },
     secrets: { jobs: 12 },
     duplicates: { jobs: 20 },
+    longOutage: { jobs: 20, outageMs: 330_000 },
   },
 };
 
