@@ -1,32 +1,50 @@
 /**
  * Raw APS job status → class. The full set of status values is not documented (aps-api.md,
- * "Status values"), so classification is by case-insensitive substring and the raw value is kept.
+ * "Status values"), so statuses are matched whole, ignoring case, against the table of the names
+ * known from examples and from the same API version's Spark job states; the raw value is kept.
  */
 import type { JobStatus, StatusClass } from './types';
 
 /**
- * Checked in this order; the first class with a matching fragment wins. Order only matters for
- * compound values, and none is documented, so it encodes which signal is the stronger one. Failure
- * words first: they are terminal, and a `StartFailed` or `RunningError` must end the wait rather
- * than look like progress. `completed` next: a finished batch job is done whatever else the value
- * says. `stopped` before `running`: a value naming both (say `RunningToSuspend`) describes a job
- * leaving the running state, and reading it as running would count a start as done too early.
- * `running` last, as the weakest signal. Anything else (`Starting`, `Creating`, `-`, …) is
- * transitional: keep polling.
+ * The known statuses. Whole names only: a substring match would read `Finishing` as completed or
+ * `Failover` as failed, and either would end a wait (or start a job) on a guess.
  */
-const RULES: ReadonlyArray<readonly [StatusClass, readonly string[]]> = [
-  ['failed', ['fail', 'error']],
-  ['completed', ['complete', 'finish', 'succe']],
-  ['stopped', ['suspend', 'pause', 'stop']],
-  ['running', ['running']],
+const KNOWN: ReadonlyArray<readonly [StatusClass, readonly string[]]> = [
+  ['running', ['Running']],
+  ['completed', ['Completed', 'Finished', 'Succeeded', 'Success']],
+  ['failed', ['Failed', 'Fatal', 'Error']],
+  ['stopped', ['Suspended', 'Paused', 'Stopped', 'Killed']],
+  [
+    'transitional',
+    [
+      'Starting',
+      'Submitted',
+      'Creating',
+      'Init',
+      'Initializing',
+      'Pending',
+      'Resuming',
+      'Suspending',
+      'Stopping',
+      'Failing',
+      'Killing',
+      'Succeeding',
+      '-',
+    ],
+  ],
 ];
 
-/** Classifies a raw job status; non-string or missing values are transitional. */
+const BY_NAME: ReadonlyMap<string, StatusClass> = new Map(
+  KNOWN.flatMap(([cls, names]) => names.map((n) => [n.toLowerCase(), cls] as const)),
+);
+
+/**
+ * Classifies a raw job status. Anything not in the table, including a missing or non-string
+ * value, is `unknown`: not ready while waiting, and never by itself a reason to start the job.
+ */
 export function classifyStatus(raw: unknown): JobStatus {
-  if (typeof raw !== 'string') return { raw: rawText(raw), class: 'transitional' };
-  const lower = raw.toLowerCase();
-  const rule = RULES.find(([, fragments]) => fragments.some((f) => lower.includes(f)));
-  return { raw, class: rule ? rule[0] : 'transitional' };
+  if (typeof raw !== 'string') return { raw: rawText(raw), class: 'unknown' };
+  return { raw, class: BY_NAME.get(raw.trim().toLowerCase()) ?? 'unknown' };
 }
 
 // Only JSON values reach here (the status comes from a parsed body), so stringifying cannot throw.

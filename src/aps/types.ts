@@ -36,8 +36,11 @@ export class ApsApiError extends Error {
   }
 }
 
-/** The class of a raw job status (aps-api.md, "Status values"). */
-export type StatusClass = 'running' | 'completed' | 'failed' | 'stopped' | 'transitional';
+/**
+ * The class of a raw job status (aps-api.md, "Status values"); `unknown` for a status not in the
+ * table.
+ */
+export type StatusClass = 'running' | 'completed' | 'failed' | 'stopped' | 'transitional' | 'unknown';
 
 /** A classified job status: the raw value is always kept. */
 export interface JobStatus {
