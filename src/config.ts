@@ -44,6 +44,9 @@ export const DEFAULT_WORKER_TUNING: Readonly<WorkerTuning> = {
  */
 export const WORKER_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=2';
 
+/** Default of ADB_CONNECT_TIMEOUT and ADB_READ_TIMEOUT. */
+const DEFAULT_ADB_TIMEOUT = '30s';
+
 /** Every environment variable the worker, client and CLI read. */
 export const SETTINGS: readonly SettingDoc[] = [
   { name: 'TEMPORAL_ADDRESS', default: 'localhost:7233', description: 'Temporal frontend host:port' },
@@ -85,11 +88,11 @@ export const SETTINGS: readonly SettingDoc[] = [
   },
   {
     name: 'ADB_CONNECT_TIMEOUT',
-    default: '30s',
+    default: DEFAULT_ADB_TIMEOUT,
     description:
       'Connect timeout of one API call; the HTTP layer also applies it as an idle timer to the whole exchange, so keep it ≥ ADB_READ_TIMEOUT',
   },
-  { name: 'ADB_READ_TIMEOUT', default: '30s', description: 'Read timeout of one API call' },
+  { name: 'ADB_READ_TIMEOUT', default: DEFAULT_ADB_TIMEOUT, description: 'Read timeout of one API call' },
   {
     name: 'APS_RETRY_RULES',
     default: '',
@@ -264,15 +267,26 @@ export function alibabaConfigFrom(env: NodeJS.ProcessEnv = process.env): Alibaba
   const endpointType = wrap('ADB_ENDPOINT_TYPE', () =>
     validateEnum(get(env, 'ADB_ENDPOINT_TYPE') ?? 'public', 'ADB_ENDPOINT_TYPE', ['public', 'vpc'] as const),
   );
+  const connectText = get(env, 'ADB_CONNECT_TIMEOUT');
+  const readText = get(env, 'ADB_READ_TIMEOUT');
   const connectTimeoutMs = wrap('ADB_CONNECT_TIMEOUT', () =>
-    parseDuration(get(env, 'ADB_CONNECT_TIMEOUT') ?? '30s', 'ADB_CONNECT_TIMEOUT', {
+    parseDuration(connectText ?? DEFAULT_ADB_TIMEOUT, 'ADB_CONNECT_TIMEOUT', {
       minMs: 100,
       maxMs: 600_000,
     }),
   );
   const readTimeoutMs = wrap('ADB_READ_TIMEOUT', () =>
-    parseDuration(get(env, 'ADB_READ_TIMEOUT') ?? '30s', 'ADB_READ_TIMEOUT', { minMs: 100, maxMs: 600_000 }),
+    parseDuration(readText ?? DEFAULT_ADB_TIMEOUT, 'ADB_READ_TIMEOUT', { minMs: 100, maxMs: 600_000 }),
   );
+  // httpx arms the connect timeout as the socket's idle timer for the whole exchange: below the
+  // read timeout it, not the read timeout, would end every slow answer (as a ConnectTimeout).
+  if (connectTimeoutMs < readTimeoutMs) {
+    const shown = (text: string | undefined): string => text ?? `${DEFAULT_ADB_TIMEOUT}, the default`;
+    throw new ConfigError(
+      `ADB_CONNECT_TIMEOUT (${shown(connectText)}) must be at least ADB_READ_TIMEOUT (${shown(readText)}): ` +
+        `the client's connect timer also bounds the whole exchange; set ADB_CONNECT_TIMEOUT=${readText ?? DEFAULT_ADB_TIMEOUT} or more`,
+    );
+  }
   return {
     credentials,
     endpoint: parsed?.endpoint,

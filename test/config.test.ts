@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import {
   ConfigError,
   DEFAULT_WORKER_TUNING,
@@ -168,6 +169,51 @@ describe('config (environment → typed settings)', () => {
         },
       );
     }
+  });
+
+  it('refuses a connect timeout below the read timeout, naming both variables and the fix', () => {
+    const cases: [NodeJS.ProcessEnv, string][] = [
+      [
+        { ADB_CONNECT_TIMEOUT: '10s', ADB_READ_TIMEOUT: '30s' },
+        "ADB_CONNECT_TIMEOUT (10s) must be at least ADB_READ_TIMEOUT (30s): the client's connect timer also bounds the whole exchange; set ADB_CONNECT_TIMEOUT=30s or more",
+      ],
+      // Against the other's default.
+      [
+        { ADB_READ_TIMEOUT: '1m' },
+        "ADB_CONNECT_TIMEOUT (30s, the default) must be at least ADB_READ_TIMEOUT (1m): the client's connect timer also bounds the whole exchange; set ADB_CONNECT_TIMEOUT=1m or more",
+      ],
+      [
+        { ADB_CONNECT_TIMEOUT: '5s' },
+        "ADB_CONNECT_TIMEOUT (5s) must be at least ADB_READ_TIMEOUT (30s, the default): the client's connect timer also bounds the whole exchange; set ADB_CONNECT_TIMEOUT=30s or more",
+      ],
+    ];
+    for (const [env, message] of cases) {
+      assert.throws(
+        () => workerConfigFrom(env),
+        (e: Error) => e instanceof ConfigError && e.message === message,
+        JSON.stringify(env),
+      );
+    }
+    const equal = alibabaConfigFrom({ ADB_CONNECT_TIMEOUT: '3s', ADB_READ_TIMEOUT: '3000' });
+    assert.deepEqual([equal.connectTimeoutMs, equal.readTimeoutMs], [3_000, 3_000]);
+    const longer = alibabaConfigFrom({ ADB_CONNECT_TIMEOUT: '1m', ADB_READ_TIMEOUT: '10s' });
+    assert.deepEqual([longer.connectTimeoutMs, longer.readTimeoutMs], [60_000, 10_000]);
+  });
+
+  it("docker-compose.yml's worker defaults make a valid configuration", () => {
+    const compose = parse(readFileSync(join(__dirname, '..', 'docker-compose.yml'), 'utf8'), {
+      merge: true,
+    }) as { services: { worker: { environment: Record<string, string> } } };
+    // Each value as compose resolves it with nothing set on the host: `${NAME:-default}` → default.
+    const env = Object.fromEntries(
+      Object.entries(compose.services.worker.environment).map(([name, value]) => [
+        name,
+        String(value).replace(/\$\{[A-Za-z_][A-Za-z0-9_]*(?::?-([^}]*))?\}/g, (_, d?: string) => d ?? ''),
+      ]),
+    );
+    assert.ok('ADB_CONNECT_TIMEOUT' in env && 'ADB_READ_TIMEOUT' in env, 'the worker sets both timeouts');
+    const config = workerConfigFrom(env);
+    assert.ok(config.alibaba.connectTimeoutMs >= config.alibaba.readTimeoutMs);
   });
 
   it('validates worker-wide rules at start, naming the rule and the field', () => {
