@@ -70,6 +70,8 @@ export interface RunningEmulator {
   requests(filter?: RequestFilter): RequestLogEntry[];
   /** RPC requests received, optionally for one action and/or job. */
   calls(filter?: { action?: string; apsJobId?: string }): number;
+  /** RPC requests received and not answered yet, optionally for one action and/or job. */
+  inFlight(filter?: { action?: string; apsJobId?: string }): number;
   /** StartApsJob calls that took effect on the job. */
   effectiveStarts(apsJobId: string): number;
   /** StartApsJob calls that reached the job while it was Starting or Running (no effect). */
@@ -171,6 +173,13 @@ class Emulator implements RunningEmulator {
   }
   calls(filter?: { action?: string; apsJobId?: string }): number {
     return this.core.stats.calls(filter);
+  }
+  inFlight(filter: { action?: string; apsJobId?: string } = {}): number {
+    return [...this.core.inFlight].filter(
+      (t) =>
+        (filter.action === undefined || t.action === filter.action) &&
+        (filter.apsJobId === undefined || t.apsJobId === filter.apsJobId),
+    ).length;
   }
   effectiveStarts(apsJobId: string): number {
     return this.core.jobs.effectiveStarts(apsJobId);

@@ -37,6 +37,8 @@ export interface StoredJob {
   autoCreated: boolean;
   /** Scripted failures so far (a `failing` job turns healthy after `failuresBeforeHealthy`). */
   failures: number;
+  /** Stale reads still owed after a start (`staleReadsAfterStart`): the status from before it. */
+  stale?: { status: string; errMessage?: string; left: number };
 }
 
 /** What a StartApsJob did to a job. */
@@ -141,6 +143,15 @@ export class JobStore {
         status: job.status,
       };
     }
+    const staleReads = job.script.staleReadsAfterStart ?? 0;
+    job.stale =
+      staleReads > 0
+        ? {
+            status: job.status,
+            ...(job.errMessage !== undefined ? { errMessage: job.errMessage } : {}),
+            left: staleReads,
+          }
+        : undefined;
     const slow = (job.script.startingPolls ?? 0) > 0 || (job.script.startingMs ?? 0) > 0;
     job.status = slow ? 'Starting' : 'Running';
     delete job.errMessage;
@@ -151,12 +162,18 @@ export class JobStore {
 
   /** SuspendApsJob. */
   suspend(job: StoredJob): void {
+    job.stale = undefined;
     job.status = 'Suspended';
     this.newPhase(job);
   }
 
   /** DescribeApsJobDetail: one poll, which moves the job along its script. */
   poll(job: StoredJob): { status: string; errMessage?: string } {
+    if (job.stale && job.stale.left > 0) {
+      // A stale replica: the job lives on, but this read still shows the status from before.
+      job.stale.left -= 1;
+      return { status: job.stale.status, errMessage: job.stale.errMessage };
+    }
     this.advance(job, true);
     return { status: job.status, errMessage: job.errMessage };
   }
@@ -165,6 +182,7 @@ export class JobStore {
   setStatus(apsJobId: string, status: string, errMessage?: string): JobSnapshot | undefined {
     const job = this.jobs.get(apsJobId);
     if (!job) return undefined;
+    job.stale = undefined;
     job.status = status;
     if (errMessage === undefined) delete job.errMessage;
     else job.errMessage = errMessage;

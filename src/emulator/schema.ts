@@ -59,6 +59,7 @@ const scriptFields = {
   runningPollsToComplete: count.optional(),
   failAfterPolls: count.optional(),
   failuresBeforeHealthy: count.optional(),
+  staleReadsAfterStart: count.optional(),
   errMessage: z.string().max(1024).optional(),
   whenAlreadyRunning: whenAlreadyRunning.optional(),
   sourceInstanceId: z.string().min(1).max(128).optional(),

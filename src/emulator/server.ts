@@ -152,6 +152,7 @@ export class EmulatorHttpServer {
       action: firstHeader(req, 'x-acs-action'),
     };
     let answer: Answer;
+    this.state.inFlight.add(trace);
     try {
       answer = await this.rpcAnswer(req, path, queryText, requestId, trace, signal);
     } catch (err) {
@@ -160,6 +161,8 @@ export class EmulatorHttpServer {
         requestId,
         this.state.options.hostId,
       );
+    } finally {
+      this.state.inFlight.delete(trace);
     }
     const httpStatus = this.send(req, res, answer, requestId);
     const entry = this.state.stats.record({

@@ -99,6 +99,8 @@ export class EmulatorState {
   readonly nonces: NonceCache;
   /** Counters and log. */
   readonly stats: Stats;
+  /** RPC requests received and not answered yet (a held StartApsJob, say). */
+  readonly inFlight = new Set<{ action?: string; apsJobId?: string }>();
   /** PRNG of probabilistic faults. */
   readonly prng: Prng;
   private readonly initialFaults: FaultSpec[];

@@ -57,6 +57,11 @@ export interface JobScript {
    * until suspended), so restarts can be seen to heal a job. Default: every life fails.
    */
   failuresBeforeHealthy?: number;
+  /**
+   * After an effective start, this many DescribeApsJobDetail reads still answer the status the job
+   * had before the start (a stale replica), and do not move the job along its script (default 0).
+   */
+  staleReadsAfterStart?: number;
   /** What StartApsJob answers while the job is Starting or Running (default: the emulator's). */
   whenAlreadyRunning?: WhenAlreadyRunning;
   /** Shown as SourceEndpointInstanceID / SourceInstanceID. */
