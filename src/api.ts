@@ -42,6 +42,16 @@ export interface RunApsJobInput {
   retryRules?: RetryRuleInput[];
   /** Restart the job with backoff when it reports a failed status while waited on (default: no restart). */
   onJobFailure?: OnJobFailure;
+  /**
+   * How long a job whose status gives no clear answer (transitional, unknown, or unchanged after a
+   * start whose outcome is unknown) is watched before it is started (default `1m`).
+   */
+  settleWindow?: DurationInput;
+  /**
+   * How long status reads may fail transiently (5xx, timeouts, resets) while the job is waited on
+   * before the run gives up (default `1h`; the run's `timeout` bounds it too).
+   */
+  waitOutage?: DurationInput;
 }
 
 /** What runApsJob does when the job reports a failed status while it is waited on. */
@@ -137,6 +147,8 @@ export interface RunApsJobStatus {
   deadline: string;
   /** Restarts after failures so far (`onJobFailure`), oldest first. */
   restarts: JobRestart[];
+  /** Why the suspend on cancel or deadline was refused, when it was (the job may still run). */
+  suspendError?: { code: string; message: string };
 }
 
 /** The `status` query of runApsJob. */
@@ -203,6 +215,10 @@ export interface SuperviseApsJobInput {
   retryRules?: RetryRuleInput[];
   /** Set by the supervisor itself when it continues as new; never set it. */
   carried?: SupervisorCarriedState;
+  /** As runApsJob's `settleWindow` (default `1m`). */
+  settleWindow?: DurationInput;
+  /** As runApsJob's `waitOutage`, while the job is brought up to running (default `1h`). */
+  waitOutage?: DurationInput;
 }
 
 /** How the supervisor restarts a job found down. */
@@ -298,6 +314,8 @@ export interface SupervisorStatus {
   run: number;
   /** When the supervisor began, ISO-8601. */
   supervisingSince: string;
+  /** Why the suspend on cancel was refused, when it was (the job may still run). */
+  suspendError?: { code: string; message: string };
 }
 
 /** The supervisor's `status` query (same name as runApsJob's). */

@@ -10,7 +10,7 @@ import type {
   SuperviseApsJobInput,
   SupervisorCarriedState,
 } from './api';
-import { validateRetryRules } from './retry';
+import { DEFAULT_WAIT_OUTAGE, validateRetryRules } from './retry';
 import type { RetryRuleInput } from './retry/types';
 import {
   InputValidationError,
@@ -46,6 +46,10 @@ export interface NormalizedRunInput {
   retryRules?: RetryRuleInput[];
   /** Restarts after a failed status; absent when the job is not to be restarted. */
   jobFailure?: NormalizedJobFailure;
+  /** How long a job whose status gives no clear answer is watched before it is started, ms. */
+  settleWindowMs: number;
+  /** How long status reads may fail transiently while the job is waited on, ms. */
+  waitOutageMs: number;
 }
 
 /** A backoff schedule in milliseconds. */
@@ -72,11 +76,6 @@ export const JOB_FAILURE_DEFAULTS = {
   maximumInterval: '10m',
 };
 
-/** The delay before restart number `n` (0-based): `initial × coefficient^n`, capped. */
-export function backoffMs(b: NormalizedBackoff, n: number): number {
-  return Math.min(b.maximumIntervalMs, Math.round(b.initialIntervalMs * b.backoffCoefficient ** n));
-}
-
 /** Defaults of runApsJob's optional fields. */
 export const RUN_DEFAULTS = {
   target: 'running' as JobTarget,
@@ -86,7 +85,14 @@ export const RUN_DEFAULTS = {
   onTimeout: 'leave' as OnStopAction,
   stoppedGrace: '1m',
   activityTimeout: '2m',
+  settleWindow: '1m',
+  waitOutage: DEFAULT_WAIT_OUTAGE,
 };
+
+/** Bounds of `settleWindow` (both workflows). */
+const SETTLE_WINDOW_BOUNDS = { minMs: 1000, maxMs: 3_600_000 };
+/** Bounds of `waitOutage` (both workflows). */
+const WAIT_OUTAGE_BOUNDS = { minMs: 1000, maxMs: 30 * 86_400_000 };
 
 const KNOWN_FIELDS = new Set([
   'regionId',
@@ -100,6 +106,8 @@ const KNOWN_FIELDS = new Set([
   'activityTimeout',
   'retryRules',
   'onJobFailure',
+  'settleWindow',
+  'waitOutage',
 ]);
 
 /**
@@ -158,6 +166,16 @@ export function normalizeRunInput(input: unknown): NormalizedRunInput {
     retryRules = raw.retryRules;
   }
   const jobFailure = normalizeJobFailure(raw.onJobFailure);
+  const settleWindowMs = parseDuration(
+    raw.settleWindow ?? RUN_DEFAULTS.settleWindow,
+    'settleWindow',
+    SETTLE_WINDOW_BOUNDS,
+  );
+  const waitOutageMs = parseDuration(
+    raw.waitOutage ?? RUN_DEFAULTS.waitOutage,
+    'waitOutage',
+    WAIT_OUTAGE_BOUNDS,
+  );
   return {
     regionId,
     apsJobId,
@@ -170,6 +188,8 @@ export function normalizeRunInput(input: unknown): NormalizedRunInput {
     activityTimeoutMs,
     retryRules,
     ...(jobFailure ? { jobFailure } : {}),
+    settleWindowMs,
+    waitOutageMs,
   };
 }
 
@@ -278,6 +298,8 @@ export const SUPERVISE_DEFAULTS = {
   stoppedGrace: '1m',
   activityTimeout: '2m',
   onCancel: 'leave' as OnStopAction,
+  settleWindow: '1m',
+  waitOutage: DEFAULT_WAIT_OUTAGE,
   maxChecksPerRun: 300,
   restartPolicy: {
     maxPerWindow: 5,
@@ -318,6 +340,10 @@ export interface NormalizedSuperviseInput {
   retryRules?: RetryRuleInput[];
   /** State from the previous run, when continued as new. */
   carried?: SupervisorCarriedState;
+  /** How long a job whose status gives no clear answer is watched before it is started, ms. */
+  settleWindowMs: number;
+  /** How long status reads may fail transiently while the job is brought up, ms. */
+  waitOutageMs: number;
 }
 
 const SUPERVISE_FIELDS = [
@@ -333,6 +359,8 @@ const SUPERVISE_FIELDS = [
   'maxChecksPerRun',
   'retryRules',
   'carried',
+  'settleWindow',
+  'waitOutage',
 ];
 
 /**
@@ -395,6 +423,12 @@ export function normalizeSuperviseInput(input: unknown): NormalizedSuperviseInpu
     retryRules = raw.retryRules;
   }
   const carried = raw.carried === undefined ? undefined : validateCarried(raw.carried);
+  const settleWindowMs = parseDuration(
+    raw.settleWindow ?? d.settleWindow,
+    'settleWindow',
+    SETTLE_WINDOW_BOUNDS,
+  );
+  const waitOutageMs = parseDuration(raw.waitOutage ?? d.waitOutage, 'waitOutage', WAIT_OUTAGE_BOUNDS);
   return {
     regionId,
     apsJobId,
@@ -410,6 +444,8 @@ export function normalizeSuperviseInput(input: unknown): NormalizedSuperviseInpu
     maxChecksPerRun,
     retryRules,
     ...(carried ? { carried } : {}),
+    settleWindowMs,
+    waitOutageMs,
   };
 }
 

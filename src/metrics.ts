@@ -14,6 +14,7 @@ export const METRIC_NAMES = {
   throttles: 'aps_api_throttles',
   retries: 'aps_retry_decisions',
   startToTarget: 'aps_job_start_to_target',
+  unknownStatus: 'aps_unknown_status',
 } as const;
 
 /** The activity's meter when called inside an activity, else none (e.g. a CLI call). */
@@ -52,6 +53,15 @@ export function createMetricObservers(): ActivityObservers {
       meter()
         ?.createCounter(METRIC_NAMES.retries, 'decisions', 'Retry-rule decisions by rule, code and verdict')
         .add(1, { action: e.action, code: e.code, rule: e.rule ?? 'none', retry: e.retry ? 'yes' : 'no' });
+    },
+    onUnknownStatus(e) {
+      meter()
+        ?.createCounter(
+          METRIC_NAMES.unknownStatus,
+          'runs',
+          'Runs that read a job status outside the known table',
+        )
+        .add(1, { status: e.status });
     },
     onTargetReached(e) {
       meter()

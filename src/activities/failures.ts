@@ -7,8 +7,8 @@ import { ApsApiError, type ApsError } from '../aps/types';
 import { normalizeError } from '../aps/errors';
 import { decideRetry } from '../retry';
 import type { RetryDecision, RetryRule, RuleCounters } from '../retry/types';
-import { InputValidationError } from '../validation';
 import { FailureTypes } from '../api';
+export { invalidInputFailure } from '../failures';
 
 /** What the activity attempts carry to the next attempt (heartbeat details): plain JSON. */
 export interface AttemptState {
@@ -37,16 +37,6 @@ export interface ApiFailureDetails {
 /** Normalizes anything an API call threw. */
 export function toApsError(err: unknown): ApsError {
   return err instanceof ApsApiError ? err.error : normalizeError(err);
-}
-
-/** Bad input that slipped past the workflow (e.g. an activity called directly): final, names the field. */
-export function invalidInputFailure(err: InputValidationError): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: FailureTypes.InvalidWorkflowInput,
-    message: err.message,
-    nonRetryable: true,
-    details: [{ field: err.field, expected: err.expected, got: err.got }],
-  });
 }
 
 /**

@@ -3,13 +3,14 @@
  * and a suspend.
  * Created by closure over their dependencies; they never read `process.env`.
  */
-import { activityInfo, heartbeat, log } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ApsApi, ApsError, JobRef, JobStatus, StatusClass } from '../aps/types';
-import { resolveRules, validateRetryRules } from '../retry';
+import { resolveRules, validateRetryRules, waitDefaultRules } from '../retry';
 import type { RetryRule, RetryRuleInput, RuleCounters } from '../retry/types';
 import { InputValidationError, validateApsJobId, validateRegionId } from '../validation';
 import { FailureTypes, type JobTarget } from '../api';
+import type { JobFailedDetails } from '../failures';
 import { apiFailure, invalidInputFailure, notReadyFailure, toApsError } from './failures';
 
 /** Observers for metrics; every field optional. */
@@ -18,6 +19,8 @@ export interface ActivityObservers {
   onRetryDecision?(e: { action: string; code: string; rule?: string; retry: boolean }): void;
   /** The job reached its target. */
   onTargetReached?(e: { target: JobTarget; sinceStartMs: number }): void;
+  /** A status outside the known table was read (once per status and run). */
+  onUnknownStatus?(e: { status: string }): void;
 }
 
 /** Dependencies of the activities. */
@@ -47,6 +50,10 @@ export interface StartApsJobInput extends JobRef {
   settleMs: number;
   /** Delay between reads while a transitional job settles, ms. */
   settleIntervalMs: number;
+  /** Epoch ms from which no StartApsJob is sent: the run's deadline (the attempt fails `ApsJobTimeout`). */
+  notAfter?: number;
+  /** Unknown statuses the run already reported (each is reported once per run). */
+  unknownReported?: string[];
 }
 
 /** Result of {@link Activities.startApsJob}. */
@@ -59,6 +66,13 @@ export interface StartApsJobResult {
   requestId?: string;
   /** Epoch ms when the start took effect or the job was found running. */
   at: number;
+  /**
+   * The raw status read before our start was sent, when we started the job: a read of that same
+   * terminal status right after the start may be stale, and the wait does not trust it at once.
+   */
+  statusBefore?: string;
+  /** Unknown statuses reported so far in the run (this one's included). */
+  unknownReported?: string[];
 }
 
 /** Input of {@link Activities.waitForApsJob}. */
@@ -73,6 +87,19 @@ export interface WaitForApsJobInput extends JobRef {
   retryRules?: RetryRuleInput[];
   /** Epoch ms when the job was started, for the start-to-target metric. */
   startedAt?: number;
+  /**
+   * The status the job had before our start ({@link StartApsJobResult.statusBefore}): until the
+   * job is seen leaving it, a completed or failed read of that same status counts as stale for
+   * `stoppedGraceMs`.
+   */
+  statusBefore?: string;
+  /**
+   * How long status reads may fail transiently before the wait gives up, ms: an outage is bounded
+   * by time, not by a count (absent: the `transient` rule's count, as before this field existed).
+   */
+  waitOutageMs?: number;
+  /** Unknown statuses the run already reported. */
+  unknownReported?: string[];
 }
 
 /** Result of {@link Activities.waitForApsJob}. */
@@ -95,6 +122,8 @@ export interface SuspendApsJobInput extends JobRef {
 export interface CheckApsJobInput extends JobRef {
   /** Workflow-level rules. */
   retryRules?: RetryRuleInput[];
+  /** Unknown statuses the run already reported. */
+  unknownReported?: string[];
 }
 
 /** Result of {@link Activities.checkApsJob}. */
@@ -107,23 +136,26 @@ export interface CheckApsJobResult {
   errMessage?: string;
   /** Epoch ms of the read. */
   at: number;
+  /** Unknown statuses reported so far in the run (this one's included). */
+  unknownReported?: string[];
 }
 
 /** Details of an `ApsJobFailed` failure. */
-export interface JobFailedDetails {
-  /** Raw status. */
-  status: string;
-  /** The job's ErrMessage from DescribeApsJobs, when it could be read. */
-  errMessage?: string;
-}
+export type { JobFailedDetails } from '../failures';
 
 /** Heartbeat details of the start activity. */
 interface StartState {
   counters: RuleCounters;
   /** A StartApsJob request was sent by an earlier attempt; its outcome is unknown. */
   startSent?: boolean;
-  /** Epoch ms when a transitional status was first seen before our start. */
+  /** The raw status read before the first StartApsJob was sent (absent in older details). */
+  statusBefore?: string;
+  /** Epoch ms when a transitional or unknown status was first seen before our start. */
   transitionalSince?: number;
+  /** Epoch ms since when the job, after an ambiguous start, still reads `statusBefore`. */
+  unmovedSince?: number;
+  /** Unknown statuses reported in the run. */
+  unknownReported?: string[];
 }
 
 /** Heartbeat details of the wait activity. */
@@ -133,6 +165,17 @@ interface WaitState {
   stoppedSince?: number;
   /** The raw status last logged, so each new status is logged once. */
   lastLogged?: string;
+  /** The job was seen in a status other than `statusBefore`: its reads are fresh. */
+  leftBefore?: boolean;
+  /** Epoch ms since when the job has read `statusBefore` (completed or failed) after our start. */
+  staleSince?: number;
+  /** Unknown statuses reported in the run. */
+  unknownReported?: string[];
+}
+
+/** Whether two raw statuses name the same status (the API's case varies). */
+function sameStatus(a: string, b: string): boolean {
+  return a.trim().toLowerCase() === b.trim().toLowerCase();
 }
 
 /** How many DescribeApsJobs pages are read to find a failed job's ErrMessage. */
@@ -144,10 +187,11 @@ export function createActivities(deps: ActivityDeps) {
   const random = deps.random ?? Math.random;
   const { aps, observers } = deps;
 
-  const rulesFor = (input: { retryRules?: RetryRuleInput[] }): RetryRule[] =>
+  const rulesFor = (input: { retryRules?: RetryRuleInput[]; waitOutageMs?: number }): RetryRule[] =>
     resolveRules({
       workflowRules: input.retryRules ? validateRetryRules(input.retryRules, 'retryRules') : undefined,
       workerRules: deps.workerRules,
+      ...(input.waitOutageMs !== undefined ? { defaults: waitDefaultRules(input.waitOutageMs) } : {}),
     });
 
   const validateRef = (ref: JobRef): void => {
@@ -161,7 +205,7 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   const prepare = <T extends { counters?: RuleCounters }>(
-    input: JobRef & { retryRules?: RetryRuleInput[] },
+    input: JobRef & { retryRules?: RetryRuleInput[]; waitOutageMs?: number },
   ) => {
     validateRef(input);
     let rules: RetryRule[];
@@ -203,6 +247,17 @@ export function createActivities(deps: ActivityDeps) {
     return failure;
   };
 
+  /**
+   * Warns about a status outside the known table, once per status and run (`reported` travels in
+   * heartbeat details and from one activity to the next); returns the updated list.
+   */
+  const noteUnknown = (status: JobStatus, reported: string[] | undefined): string[] | undefined => {
+    if (status.class !== 'unknown' || reported?.includes(status.raw)) return reported;
+    log.warn('job reports a status outside the known table: treated as not ready', { status: status.raw });
+    observers?.onUnknownStatus?.({ status: status.raw });
+    return [...(reported ?? []), status.raw];
+  };
+
   /** Best-effort lookup of a job's ErrMessage (DescribeApsJobs has it; the detail call does not). */
   const findErrMessage = async (ref: JobRef): Promise<string | undefined> => {
     try {
@@ -222,13 +277,30 @@ export function createActivities(deps: ActivityDeps) {
     /**
      * Starts the job unless it is already running. Reads the status first; after an ambiguous
      * failure reads it again and counts a running job as started. Never starts a job twice: an
-     * earlier attempt's StartApsJob is remembered in heartbeat details, and a job whose start is
-     * in progress (transitional) is watched, not started again.
+     * earlier attempt's StartApsJob is remembered in heartbeat details with the status read before
+     * it, a job whose start is in progress (transitional) or whose status is unknown is watched,
+     * not started at once, and after an ambiguous start a job that still reads its old status is
+     * watched for `settleMs` (a start that took effect leaves that status) before it is started
+     * again. Sends nothing once the run's deadline (`notAfter`) has passed or the activity is
+     * cancelled, so a cancel or a deadline that waits for this attempt sees every start it sent.
      */
     async startApsJob(input: StartApsJobInput): Promise<StartApsJobResult> {
       const { rules, prior, counters } = prepare<StartState>(input);
       const ref: JobRef = { regionId: input.regionId, apsJobId: input.apsJobId };
       const state: StartState = { ...prior, counters };
+      const reported = prior.unknownReported ?? input.unknownReported;
+      if (reported) state.unknownReported = reported;
+      const pastDeadline = (): void => {
+        if (input.notAfter !== undefined && now() >= input.notAfter) {
+          throw ApplicationFailure.create({
+            type: FailureTypes.ApsJobTimeout,
+            message: `the run's deadline passed before StartApsJob was sent for ${ref.apsJobId}`,
+            nonRetryable: true,
+            details: [{ startSent: state.startSent === true }],
+          });
+        }
+      };
+      pastDeadline();
 
       let before: JobStatus;
       try {
@@ -236,40 +308,81 @@ export function createActivities(deps: ActivityDeps) {
       } catch (err) {
         throw fail('DescribeApsJobDetail', toApsError(err), rules, counters, { ...state });
       }
-      // After an earlier attempt's start whose reply was lost, a job that has since completed or
-      // failed was started by us: starting it again would be a second start. The wait reports a
-      // failure (and onJobFailure decides about a restart).
-      const endedSinceOurStart =
-        state.startSent === true && (before.class === 'completed' || before.class === 'failed');
-      if (before.class === 'running' || endedSinceOurStart) {
+      const noted = noteUnknown(before, state.unknownReported);
+      if (noted) state.unknownReported = noted;
+      const result = (started: boolean, status: string, requestId?: string): StartApsJobResult => ({
+        started,
+        status,
+        ...(requestId !== undefined ? { requestId } : {}),
+        at: now(),
+        ...(started && state.statusBefore !== undefined ? { statusBefore: state.statusBefore } : {}),
+        ...(state.unknownReported ? { unknownReported: state.unknownReported } : {}),
+      });
+      /** Watches the job for `settleMs` from `since`; throws "not ready" until then. */
+      const watch = (since: number, key: 'transitionalSince' | 'unmovedSince', why: string): void => {
+        if (now() - since >= input.settleMs) return;
+        heartbeat({ ...state, [key]: since });
+        throw notReadyFailure(why, input.settleIntervalMs, { status: before.raw });
+      };
+
+      if (before.class === 'running') {
         log.info(state.startSent ? 'job started by an earlier attempt' : 'job already running: reattached', {
           status: before.raw,
         });
-        return { started: state.startSent === true, status: before.raw, at: now() };
+        return result(state.startSent === true, before.raw);
       }
-      if (before.class === 'transitional') {
-        if (state.startSent) return { started: true, status: before.raw, at: now() };
-        const since = state.transitionalSince ?? now();
-        if (now() - since < input.settleMs) {
-          heartbeat({ ...state, transitionalSince: since });
-          throw notReadyFailure(
-            `job is ${before.raw}; waiting for it to settle before starting`,
-            input.settleIntervalMs,
-            {
-              status: before.raw,
-            },
+      if (state.startSent) {
+        // An earlier attempt's StartApsJob may have taken effect.
+        if (before.class === 'transitional') return result(true, before.raw);
+        if (state.statusBefore === undefined) {
+          // Details of an older release carry no status: a job that ended since counts as ours.
+          if (before.class === 'completed' || before.class === 'failed') return result(true, before.raw);
+        } else if (!sameStatus(before.raw, state.statusBefore)) {
+          // It left the status it had before our start, so the start took effect.
+          log.info('job started by an earlier attempt', {
+            status: before.raw,
+            statusBefore: state.statusBefore,
+          });
+          return result(true, before.raw);
+        } else {
+          // Still the old status: either the start never took effect, or its read is stale. A
+          // start that took effect leaves that status, so watch for a while before sending again.
+          const since = state.unmovedSince ?? now();
+          watch(
+            since,
+            'unmovedSince',
+            `job still reads ${before.raw} after an ambiguous start; watching it before starting again`,
           );
+          log.warn('job never left its status after an ambiguous start: starting it again', {
+            status: before.raw,
+            watchedForMs: now() - since,
+          });
+          state.unmovedSince = undefined;
         }
-        log.warn('job stayed transitional; starting it', { status: before.raw, settledForMs: now() - since });
+      }
+      if (before.class === 'transitional' || before.class === 'unknown') {
+        const since = state.transitionalSince ?? now();
+        watch(since, 'transitionalSince', `job is ${before.raw}; waiting for it to settle before starting`);
+        log.warn(`job stayed ${before.class}; starting it`, {
+          status: before.raw,
+          settledForMs: now() - since,
+        });
       }
 
+      pastDeadline();
+      if (Context.current().cancellationSignal.aborted) {
+        // Known to be cancelled: a start now would come after the suspend the workflow is about to send.
+        throw new CancelledFailure('cancelled before StartApsJob was sent');
+      }
+      state.statusBefore = state.statusBefore ?? before.raw;
       // Recorded before the request goes out: if this worker dies mid-call, the next attempt knows
       // a start may have happened and reads the status instead of trusting a stale "not running".
       heartbeat({ ...state, startSent: true });
       try {
         const res = await aps.startJob(ref);
         log.info('StartApsJob accepted', { requestId: res.requestId, statusBefore: before.raw });
-        return { started: true, status: before.raw, requestId: res.requestId, at: now() };
+        state.startSent = true;
+        return result(true, before.raw, res.requestId);
       } catch (err) {
         const error = toApsError(err);
         if (error.retryClass !== 'throttled') {
@@ -281,7 +394,8 @@ export function createActivities(deps: ActivityDeps) {
                 code: error.code,
                 status: after.raw,
               });
-              return { started: true, status: after.raw, requestId: error.requestId, at: now() };
+              state.startSent = true;
+              return result(true, after.raw, error.requestId);
             }
           } catch (describeErr) {
             log.warn('status re-read after a failed start failed too', {
@@ -292,13 +406,19 @@ export function createActivities(deps: ActivityDeps) {
         // Only an ambiguous failure may have started the job: a definite answer (4xx) or a
         // connection that never opened leaves nothing behind.
         const startSent = state.startSent === true || error.ambiguous;
-        throw fail('StartApsJob', error, rules, counters, { ...state, startSent });
+        throw fail('StartApsJob', error, rules, counters, {
+          ...state,
+          startSent,
+          ...(startSent ? {} : { statusBefore: undefined }),
+        });
       }
     },
 
     /**
      * Reads the status once. At the target: returns. Not there yet: fails with a BENIGN retryable
      * failure whose delay is the poll interval, so waiting holds no worker slot and adds no history.
+     * Right after our start of a job that was completed or failed, that same status is not trusted
+     * until the job was seen leaving it or `stoppedGraceMs` has passed (the read may be stale).
      */
     async waitForApsJob(input: WaitForApsJobInput): Promise<WaitForApsJobResult> {
       const { rules, prior, counters } = prepare<WaitState>(input);
@@ -323,10 +443,34 @@ export function createActivities(deps: ActivityDeps) {
         counters: {},
         stoppedSince: prior.stoppedSince,
         lastLogged: prior.lastLogged,
+        leftBefore: prior.leftBefore,
+        unknownReported: noteUnknown(status, prior.unknownReported ?? input.unknownReported),
       };
       if (status.raw !== state.lastLogged) {
         log.info('job status', { status: status.raw, class: status.class, polls });
         state.lastLogged = status.raw;
+      }
+      const notReady = (why: string): ApplicationFailure => {
+        heartbeat(state);
+        return notReadyFailure(why, input.pollIntervalMs, { status: status.raw, polls });
+      };
+
+      if (input.statusBefore !== undefined && !state.leftBefore) {
+        if (!sameStatus(status.raw, input.statusBefore)) {
+          state.leftBefore = true;
+        } else if (status.class === 'completed' || status.class === 'failed') {
+          const since = prior.staleSince ?? now();
+          if (now() - since < input.stoppedGraceMs) {
+            state.staleSince = since;
+            throw notReady(
+              `job still reads ${status.raw}, its status before our start; the read may be stale`,
+            );
+          }
+          log.warn('job kept its status from before our start for the whole grace: taken as its new state', {
+            status: status.raw,
+            forMs: now() - since,
+          });
+        }
       }
 
       const reached =
@@ -361,11 +505,7 @@ export function createActivities(deps: ActivityDeps) {
       } else {
         state.stoppedSince = undefined;
       }
-      heartbeat(state);
-      throw notReadyFailure(`job is ${status.raw}, waiting for ${input.target}`, input.pollIntervalMs, {
-        status: status.raw,
-        polls,
-      });
+      throw notReady(`job is ${status.raw}, waiting for ${input.target}`);
     },
 
     /**
@@ -382,11 +522,13 @@ export function createActivities(deps: ActivityDeps) {
         throw fail('DescribeApsJobDetail', toApsError(err), rules, counters, { ...prior });
       }
       const errMessage = status.class === 'failed' ? await findErrMessage(ref) : undefined;
+      const unknownReported = noteUnknown(status, input.unknownReported);
       return {
         status: status.raw,
         class: status.class,
         ...(errMessage !== undefined ? { errMessage } : {}),
         at: now(),
+        ...(unknownReported ? { unknownReported } : {}),
       };
     },
 

@@ -42,12 +42,19 @@ export interface DecideRetryInput {
   random: () => number;
 }
 
+/** An exponential backoff: `initial × coefficient^n`, capped at `maximum`, whole ms. */
+export function exponentialDelayMs(
+  b: { initialIntervalMs: number; backoffCoefficient: number; maximumIntervalMs: number },
+  n: number,
+): number {
+  const grown = b.initialIntervalMs * b.backoffCoefficient ** n;
+  // coefficient ** n overflows to Infinity for long runs; the cap is then the answer.
+  return Math.round(Number.isFinite(grown) ? Math.min(b.maximumIntervalMs, grown) : b.maximumIntervalMs);
+}
+
 /** The delay before the `retryIndex`-th retry under a rule (from 0), before jitter, ms. */
 export function backoffDelayMs(rule: RetryRule, retryIndex: number): number {
-  const grown = rule.initialIntervalMs * rule.backoffCoefficient ** retryIndex;
-  // coefficient ** index overflows to Infinity for long runs; the cap is then the answer.
-  const capped = Number.isFinite(grown) ? Math.min(rule.maximumIntervalMs, grown) : rule.maximumIntervalMs;
-  return Math.max(1, Math.round(capped));
+  return Math.max(1, exponentialDelayMs(rule, retryIndex));
 }
 
 /** The delay before the `retryIndex`-th retry under a rule (from 0), with the rule's jitter, ms. */

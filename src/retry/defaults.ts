@@ -10,7 +10,7 @@
  * code was given; the throttling rule names its codes too, for the same reason.
  */
 import type { RetryRule, RetryRuleInput } from './types';
-import { validateRetryRules } from './validate';
+import { MAX_ATTEMPTS_LIMIT, validateRetryRules } from './validate';
 
 /** The built-in rules as written (see {@link DEFAULT_RETRY_RULES} for the validated form). */
 export const DEFAULT_RETRY_RULE_INPUTS: readonly RetryRuleInput[] = [
@@ -105,3 +105,39 @@ function deepFreeze(rules: RetryRule[]): RetryRule[] {
 export const DEFAULT_RETRY_RULES: RetryRule[] = deepFreeze(
   validateRetryRules(DEFAULT_RETRY_RULE_INPUTS, 'default'),
 );
+
+/** Default of `waitOutage`: how long a waited-on job's status reads may fail transiently. */
+export const DEFAULT_WAIT_OUTAGE = '1h';
+
+/**
+ * The rule that takes the place of `transient` while a job is waited on. A waited-on job runs
+ * whatever its status API does, so an outage of DescribeApsJobDetail is bounded by time, never by
+ * a small count: the run gives up only when the outage outlasts `waitOutage` (or its deadline).
+ */
+export function waitOutageRule(waitOutageMs: number): RetryRule {
+  return validateRetryRules(
+    [
+      {
+        name: 'wait-outage',
+        description:
+          'While a job is waited on, in place of `transient`: status reads that fail transiently ' +
+          '(5xx, timeouts, resets, non-JSON bodies) are retried from the poll interval, doubling up ' +
+          'to 1m, for as long as the outage lasts within `waitOutage` (default 1h; the run deadline ' +
+          'bounds it too). A good read resets the budget.',
+        errorEquals: ['@transient'],
+        maxAttempts: MAX_ATTEMPTS_LIMIT,
+        initialInterval: '1s',
+        backoffCoefficient: 2,
+        maximumInterval: '1m',
+        jitter: 'full',
+        maxElapsed: waitOutageMs,
+      },
+    ],
+    'default',
+  )[0] as RetryRule;
+}
+
+/** The built-in rules in force while a job is waited on: `transient` gives way to `wait-outage`. */
+export function waitDefaultRules(waitOutageMs: number): RetryRule[] {
+  return DEFAULT_RETRY_RULES.map((r) => (r.name === 'transient' ? waitOutageRule(waitOutageMs) : r));
+}

@@ -5,16 +5,16 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   isCancellation,
-  proxyActivities,
   setHandler,
   sleep,
-  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
   log,
+  patched,
 } from '@temporalio/workflow';
-import type { Activities, JobFailedDetails, StartApsJobResult } from '../activities';
+import type { Activities, StartApsJobResult } from '../activities';
 import {
   ApsJobIdKey,
   ApsPhaseKey,
@@ -29,13 +29,17 @@ import {
   type RunApsJobStatus,
   type RunPhase,
 } from '../api';
-import { backoffMs, normalizeRunInput, type NormalizedRunInput } from '../input';
+import {
+  invalidInputFailure,
+  jobFailedDetails,
+  workflowFailure,
+  type JobFailedDetails,
+  type SuspendError,
+} from '../failures';
+import { normalizeRunInput, type NormalizedRunInput } from '../input';
+import { exponentialDelayMs } from '../retry';
 import { InputValidationError } from '../validation';
-
-/** A transitional job is watched this long before it is started anyway (someone's start may be in progress). */
-const SETTLE_MS = 60_000;
-/** Suspending on cancel or deadline gets this long, beyond the run's own deadline. */
-const SUSPEND_BUDGET_MS = 5 * 60_000;
+import { activitiesWith, Patches, startActivities, SUSPEND_BUDGET_MS, suspendJob } from './common';
 
 /**
  * Starts the job (idempotently) and polls it to `target`; with `onJobFailure`, restarts it after a
@@ -77,12 +81,7 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
   } catch (err) {
     if (err instanceof InputValidationError) {
       setPhase('failed');
-      throw ApplicationFailure.create({
-        type: FailureTypes.InvalidWorkflowInput,
-        message: err.message,
-        nonRetryable: true,
-        details: [{ field: err.field, expected: err.expected, got: err.got }],
-      });
+      throw invalidInputFailure(err);
     }
     throw err;
   }
@@ -91,15 +90,11 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
   const ref = { regionId: cfg.regionId, apsJobId: cfg.apsJobId };
   const remainingMs = (): number => deadline - Date.now();
 
-  // Temporal's retry policy is only the outer bound (unlimited attempts until the run's deadline,
-  // the schedule-to-close): each attempt's failure says non-retryable or nextRetryDelay, as the
-  // error-code rules decide.
-  const activities = (scheduleToCloseMs: number) =>
-    proxyActivities<Activities>({
-      startToCloseTimeout: cfg.activityTimeoutMs,
-      scheduleToCloseTimeout: Math.max(1, scheduleToCloseMs),
-      retry: { initialInterval: 100, backoffCoefficient: 2, maximumInterval: '1m' },
-    });
+  // Unlimited attempts until the run's deadline (the schedule-to-close).
+  const activities = (scheduleToCloseMs: number) => activitiesWith(cfg.activityTimeoutMs, scheduleToCloseMs);
+  // Each status outside the known table is reported once per run.
+  let unknownReported: string[] | undefined;
+  let suspendError: SuspendError | undefined;
 
   const timeoutFailure = (cause?: Error): ApplicationFailure =>
     ApplicationFailure.create({
@@ -111,28 +106,40 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
           lastStatus: status.lastStatus,
           lastErrorCode: status.lastErrorCode,
           ...(failures.length > 0 ? { failures } : {}),
+          ...(suspendError ? { suspendError } : {}),
         },
       ],
       cause,
     });
 
+  /** Suspends the job; a refusal is kept in the status and the details, and the outcome stays. */
   const suspend = async (why: string): Promise<void> => {
     setPhase('suspending');
-    log.info('suspending the job', { why });
-    await CancellationScope.nonCancellable(() =>
-      activities(SUSPEND_BUDGET_MS).suspendApsJob({ ...ref, retryRules: cfg.retryRules }),
+    suspendError = await suspendJob(
+      () => activities(SUSPEND_BUDGET_MS).suspendApsJob({ ...ref, retryRules: cfg.retryRules }),
+      why,
     );
+    if (suspendError) status.suspendError = suspendError;
   };
 
   const startJob = async (): Promise<StartApsJobResult> => {
     setPhase('starting');
-    const start = await activities(remainingMs()).startApsJob({
+    // The run's deadline is `notAfter`: the activity sends no start past it, and an attempt under
+    // way is never cut by the server (one activityTimeout more), so a suspend that follows comes
+    // after every StartApsJob that was sent.
+    const start = await startActivities(
+      cfg.activityTimeoutMs,
+      remainingMs() + cfg.activityTimeoutMs,
+    ).startApsJob({
       ...ref,
       target: cfg.target,
       retryRules: cfg.retryRules,
-      settleMs: SETTLE_MS,
+      settleMs: cfg.settleWindowMs,
       settleIntervalMs: Math.min(cfg.pollIntervalMs, 5_000),
+      notAfter: deadline,
+      ...(unknownReported ? { unknownReported } : {}),
     });
+    unknownReported = start.unknownReported ?? unknownReported;
     Object.assign(status, {
       started: start.started,
       lastStatus: start.status,
@@ -163,7 +170,7 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
         cause: err,
       });
     }
-    const delay = backoffMs(policy, restarts.length);
+    const delay = exponentialDelayMs(policy, restarts.length);
     // A restart that would come after the deadline cannot reach the target in time: the run ends now.
     if (delay >= remainingMs()) throw timeoutFailure(err);
     const restart: JobRestart = { failure, backoffMs: delay };
@@ -198,6 +205,9 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
           stoppedGraceMs: cfg.stoppedGraceMs,
           retryRules: cfg.retryRules,
           startedAt: start.at,
+          waitOutageMs: cfg.waitOutageMs,
+          ...(start.statusBefore !== undefined ? { statusBefore: start.statusBefore } : {}),
+          ...(unknownReported ? { unknownReported } : {}),
         });
         break;
       } catch (err) {
@@ -224,62 +234,32 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
       restarts,
     };
   } catch (err) {
-    if (isCancellation(err)) {
+    // A cancel that came while an activity ended otherwise (timed out, failed) is still a cancel.
+    if (isCancellation(err) || CancellationScope.current().consideredCancelled) {
       setPhase('cancelled');
-      if ((onCancelOverride ?? cfg.onCancel) === 'suspend') await suspend('workflow cancelled');
-      throw err;
+      if ((onCancelOverride ?? cfg.onCancel) === 'suspend') {
+        await suspend('workflow cancelled');
+        if (patched(Patches.finalPhaseAfterSuspend)) setPhase('cancelled');
+      }
+      throw isCancellation(err) ? err : new CancelledFailure('runApsJob cancelled', [], err as Error);
     }
-    const failure = toRunFailure(err, cfg, remainingMs(), timeoutFailure);
+    const failure = workflowFailure(err, `runApsJob for ${cfg.apsJobId}`, timeoutFailure);
     status.lastErrorCode = failure.type ?? undefined;
     if (failure.type === FailureTypes.ApsJobTimeout && cfg.onTimeout === 'suspend') {
       await suspend('deadline passed');
+      if (suspendError) {
+        // The details were built before the suspend: the refusal is added to them.
+        setPhase('failed');
+        throw ApplicationFailure.create({
+          type: failure.type,
+          message: `${failure.message}; the job could not be suspended (${suspendError.code})`,
+          nonRetryable: true,
+          details: [{ ...(failure.details?.[0] as object | undefined), suspendError }],
+          cause: failure.cause,
+        });
+      }
     }
     setPhase('failed');
     throw failure;
   }
-}
-
-/** The details of an `ApsJobFailed` failure of the wait activity, or undefined for anything else. */
-function jobFailedDetails(err: unknown): JobFailedDetails | undefined {
-  if (!(err instanceof ActivityFailure)) return undefined;
-  const cause = err.cause;
-  if (!(cause instanceof ApplicationFailure) || cause.type !== FailureTypes.ApsJobFailed) return undefined;
-  const d = cause.details?.[0] as Partial<JobFailedDetails> | undefined;
-  return {
-    status: typeof d?.status === 'string' ? d.status : 'Failed',
-    ...(typeof d?.errMessage === 'string' ? { errMessage: d.errMessage } : {}),
-  };
-}
-
-/** Maps what ended a run to the ApplicationFailure the workflow fails with. */
-function toRunFailure(
-  err: unknown,
-  cfg: NormalizedRunInput,
-  remainingMs: number,
-  timeoutFailure: (cause?: Error) => ApplicationFailure,
-): ApplicationFailure {
-  if (err instanceof ApplicationFailure) return err;
-  if (err instanceof ActivityFailure) {
-    const cause = err.cause;
-    // The activity's schedule-to-close is the run's deadline: running out of it, or a retry that
-    // would land past it, is the deadline.
-    if (cause instanceof TimeoutFailure || err.retryState === 'TIMEOUT' || remainingMs <= 0) {
-      return timeoutFailure(err);
-    }
-    if (cause instanceof ApplicationFailure) {
-      return ApplicationFailure.create({
-        type: cause.type ?? 'ActivityFailed',
-        message: cause.message,
-        nonRetryable: true,
-        details: cause.details ?? undefined,
-        cause: err,
-      });
-    }
-  }
-  return ApplicationFailure.create({
-    type: 'UnexpectedError',
-    message: `runApsJob for ${cfg.apsJobId} failed: ${err instanceof Error ? err.message : String(err)}`,
-    nonRetryable: true,
-    cause: err instanceof Error ? err : undefined,
-  });
 }

@@ -6,18 +6,26 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   continueAsNew,
   isCancellation,
   log,
-  proxyActivities,
+  patched,
   setHandler,
   TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, JobFailedDetails } from '../activities';
+import type { Activities } from '../activities';
 import type { ApiFailureDetails } from '../activities/failures';
+import {
+  failureTypeOf,
+  invalidInputFailure,
+  isDeadlineFailure,
+  jobFailedDetails,
+  workflowFailure,
+} from '../failures';
 import {
   ApsJobIdKey,
   ApsPhaseKey,
@@ -35,22 +43,15 @@ import {
   type SupervisorPhase,
   type SupervisorStatus,
 } from '../api';
-import {
-  backoffMs,
-  normalizeSuperviseInput,
-  validateCheckInterval,
-  type NormalizedSuperviseInput,
-} from '../input';
+import { normalizeSuperviseInput, validateCheckInterval, type NormalizedSuperviseInput } from '../input';
+import { exponentialDelayMs } from '../retry';
 import { formatMs, InputValidationError } from '../validation';
+import { activitiesWith, Patches, startActivities, SUSPEND_BUDGET_MS, suspendJob } from './common';
 
-/** A transitional job is watched this long before it is started anyway (as in runApsJob). */
-const SETTLE_MS = 60_000;
-/** Suspending (pause, cancel) gets this long. */
-const SUSPEND_BUDGET_MS = 5 * 60_000;
 /** One check may retry API errors this long; the retry rules usually give up sooner. */
 const CHECK_BUDGET_MS = 2 * 3_600_000;
 /** API error classes that end one attempt but not the supervision: the next check tries again. */
-const PASSING_CLASSES: ReadonlySet<string> = new Set(['transient', 'throttled', 'unknown']);
+const RETRIED_LATER_CLASSES: ReadonlySet<string> = new Set(['transient', 'throttled', 'unknown']);
 
 /** A pause or resume waiting for the supervision loop, which alone touches the job. */
 interface ControlRequest {
@@ -114,7 +115,7 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
   } catch (err) {
     if (err instanceof InputValidationError) {
       setPhase('failed');
-      throw invalidInput(err);
+      throw invalidInputFailure(err);
     }
     throw err;
   }
@@ -172,19 +173,16 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
         try {
           validateCheckInterval((arg as Partial<typeof arg> | undefined)?.checkInterval);
         } catch (err) {
-          if (err instanceof InputValidationError) throw invalidInput(err);
+          if (err instanceof InputValidationError) throw invalidInputFailure(err);
           throw err;
         }
       },
     },
   );
 
-  const activities = (scheduleToCloseMs: number) =>
-    proxyActivities<Activities>({
-      startToCloseTimeout: cfg.activityTimeoutMs,
-      scheduleToCloseTimeout: Math.max(1, scheduleToCloseMs),
-      retry: { initialInterval: 100, backoffCoefficient: 2, maximumInterval: '1m' },
-    });
+  const activities = (scheduleToCloseMs: number) => activitiesWith(cfg.activityTimeoutMs, scheduleToCloseMs);
+  // Each status outside the known table is reported once per run.
+  let unknownReported: string[] | undefined;
   const iso = (ms: number): string => new Date(ms).toISOString();
   const scheduleCheck = (): void => {
     status.nextCheckAt = iso(Date.now() + status.checkIntervalMs);
@@ -199,13 +197,21 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
     try {
       return await interruptible(pauseRequested, async () => {
         setPhase('starting');
-        const start = await activities(left()).startApsJob({
+        // As in runApsJob: the start is never cut by the server mid-call (one activityTimeout
+        // more), and sends nothing past `until`; a pause waits for the attempt in flight.
+        const start = await startActivities(
+          cfg.activityTimeoutMs,
+          left() + cfg.activityTimeoutMs,
+        ).startApsJob({
           ...ref,
           target: 'running',
           retryRules: cfg.retryRules,
-          settleMs: SETTLE_MS,
+          settleMs: cfg.settleWindowMs,
           settleIntervalMs: Math.min(cfg.pollIntervalMs, 5_000),
+          notAfter: until,
+          ...(unknownReported ? { unknownReported } : {}),
         });
+        unknownReported = start.unknownReported ?? unknownReported;
         status.lastStatus = start.status;
         if (start.started || status.runningSince === undefined) status.runningSince = iso(start.at);
         onStarted();
@@ -217,12 +223,15 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
           stoppedGraceMs: cfg.stoppedGraceMs,
           retryRules: cfg.retryRules,
           startedAt: start.at,
+          waitOutageMs: cfg.waitOutageMs,
+          ...(start.statusBefore !== undefined ? { statusBefore: start.statusBefore } : {}),
+          ...(unknownReported ? { unknownReported } : {}),
         });
         status.lastStatus = reached.status;
         return 'running' as const;
       });
     } catch (err) {
-      const down = downFrom(err, cfg, status.lastStatus);
+      const down = downRecordOf(err, cfg, status.lastStatus);
       if (!down) throw err;
       return down;
     }
@@ -261,7 +270,7 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
             ],
           });
         }
-        const delay = backoffMs(cfg.backoff, recent.length);
+        const delay = exponentialDelayMs(cfg.backoff, recent.length);
         log.warn('job is down: restarting it after a backoff', {
           status: failure.status,
           errMessage: failure.errMessage,
@@ -291,22 +300,21 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
     }
   };
 
-  const suspend = async (why: string): Promise<void> => {
-    log.info('suspending the job', { why });
-    await activities(SUSPEND_BUDGET_MS).suspendApsJob({ ...ref, retryRules: cfg.retryRules });
-  };
+  const suspendActivity = () =>
+    activities(SUSPEND_BUDGET_MS).suspendApsJob({ ...ref, retryRules: cfg.retryRules });
 
   /** Carries out a pause or resume; a pause whose suspend fails leaves the supervisor running. */
-  const handle = async (req: ControlRequest): Promise<void> => {
+  const carryOut = async (req: ControlRequest): Promise<void> => {
     try {
       if (req.kind === 'pause' && !status.paused) {
         setPhase('pausing');
         try {
-          await suspend('paused');
+          log.info('suspending the job', { why: 'paused' });
+          await suspendActivity();
         } catch (err) {
           if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
           req.error = ApplicationFailure.create({
-            type: failureType(err),
+            type: failureTypeOf(err),
             message: `pause failed: the job could not be suspended: ${err.cause?.message ?? err.message}`,
             nonRetryable: true,
           });
@@ -328,7 +336,8 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
       }
     } catch (err) {
       // The supervisor fails with this; a caller still waiting hears it too.
-      if (!req.done && !isCancellation(err)) req.error = toSupervisorFailure(err, cfg);
+      if (!req.done && !isCancellation(err))
+        req.error = workflowFailure(err, `superviseApsJob for ${cfg.apsJobId}`);
       throw err;
     } finally {
       req.done = true;
@@ -350,7 +359,7 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
     for (;;) {
       const req = requests.shift();
       if (req) {
-        await handle(req);
+        await carryOut(req);
         continue;
       }
       if (checksThisRun >= cfg.maxChecksPerRun || workflowInfo().continueAsNewSuggested) {
@@ -377,10 +386,22 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
       status.lastCheckAt = iso(Date.now());
       let checked: Awaited<ReturnType<Activities['checkApsJob']>>;
       try {
-        checked = await activities(CHECK_BUDGET_MS).checkApsJob({ ...ref, retryRules: cfg.retryRules });
+        const check = () =>
+          activities(CHECK_BUDGET_MS).checkApsJob({
+            ...ref,
+            retryRules: cfg.retryRules,
+            ...(unknownReported ? { unknownReported } : {}),
+          });
+        // A pause does not wait behind a check whose API errors are being retried.
+        const outcome = patched(Patches.pauseInterruptsCheck)
+          ? await interruptible(pauseRequested, check)
+          : await check();
+        if (outcome === INTERRUPTED) continue;
+        checked = outcome;
+        unknownReported = checked.unknownReported ?? unknownReported;
       } catch (err) {
-        if (!passing(err)) throw err;
-        status.lastErrorCode = failureType(err);
+        if (!retriedAtNextCheck(err)) throw err;
+        status.lastErrorCode = failureTypeOf(err);
         log.warn('check failed: trying again at the next check', { code: status.lastErrorCode });
         scheduleCheck();
         continue;
@@ -388,8 +409,9 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
       status.lastStatus = checked.status;
       scheduleCheck();
       if (checked.class === 'running') continue;
-      if (checked.class === 'transitional') {
-        // Someone's start may be in progress: the start activity watches it before acting.
+      if (checked.class === 'transitional' || checked.class === 'unknown') {
+        // Someone's start may be in progress, or the status says nothing clear: the start activity
+        // watches the job for the settle window before acting.
         await ensureRunning();
         continue;
       }
@@ -410,15 +432,18 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
   try {
     await supervise();
   } catch (err) {
-    if (isCancellation(err)) {
+    // A cancel that came while an activity ended otherwise (timed out, failed) is still a cancel.
+    if (isCancellation(err) || CancellationScope.current().consideredCancelled) {
       setPhase('cancelled');
       if (onCancel === 'suspend' && !status.paused) {
         setPhase('suspending');
-        await CancellationScope.nonCancellable(() => suspend('supervisor cancelled'));
+        const refused = await suspendJob(suspendActivity, 'supervisor cancelled');
+        if (refused) status.suspendError = refused;
+        if (patched(Patches.finalPhaseAfterSuspend)) setPhase('cancelled');
       }
-      throw err;
+      throw isCancellation(err) ? err : new CancelledFailure('superviseApsJob cancelled', [], err as Error);
     }
-    const failure = toSupervisorFailure(err, cfg);
+    const failure = workflowFailure(err, `superviseApsJob for ${cfg.apsJobId}`);
     status.lastErrorCode = failure.type ?? undefined;
     setPhase('failed');
     throw failure;
@@ -470,92 +495,44 @@ async function interruptible<T>(stop: () => boolean, fn: () => Promise<T>): Prom
   }
 }
 
-/** The failure type carried by an activity failure (an API code), or `UnexpectedError`. */
-function failureType(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-    return err.cause.type ?? 'ActivityFailed';
-  }
-  if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure)
-    return FailureTypes.ApsJobTimeout;
-  return 'UnexpectedError';
-}
-
 /**
  * Whether an activity failure is one a later attempt may not see: a timeout, or an API error of a
- * class the rules retry (they gave up on this attempt only).
+ * class the rules retry (they gave up on this attempt only). The next check tries again.
  */
-function passing(err: unknown): boolean {
+function retriedAtNextCheck(err: unknown): boolean {
   if (!(err instanceof ActivityFailure)) return false;
   if (err.cause instanceof TimeoutFailure || err.retryState === 'TIMEOUT') return true;
   if (!(err.cause instanceof ApplicationFailure)) return false;
   const d = err.cause.details?.[0] as Partial<ApiFailureDetails> | undefined;
-  return typeof d?.retryClass === 'string' && PASSING_CLASSES.has(d.retryClass);
+  return typeof d?.retryClass === 'string' && RETRIED_LATER_CLASSES.has(d.retryClass);
 }
 
 /** What bringing the job up ended with, when it means "the job is down" rather than a fatal error. */
-function downFrom(
+function downRecordOf(
   err: unknown,
   cfg: NormalizedSuperviseInput,
   lastStatus: string | undefined,
 ): JobFailureRecord | undefined {
   if (!(err instanceof ActivityFailure)) return undefined;
   const at = new Date(Date.now()).toISOString();
+  const failed = jobFailedDetails(err);
+  if (failed) return { at, ...failed };
   const cause = err.cause;
-  if (cause instanceof ApplicationFailure) {
-    if (cause.type === FailureTypes.ApsJobFailed) {
-      const d = cause.details?.[0] as Partial<JobFailedDetails> | undefined;
-      return {
-        at,
-        status: typeof d?.status === 'string' ? d.status : 'Failed',
-        ...(typeof d?.errMessage === 'string' ? { errMessage: d.errMessage } : {}),
-      };
-    }
-    if (cause.type === FailureTypes.ApsJobStopped) {
-      const d = cause.details?.[0] as { status?: unknown } | undefined;
-      return {
-        at,
-        status: typeof d?.status === 'string' ? d.status : (lastStatus ?? 'Suspended'),
-        errMessage: 'stopped by someone else while starting',
-      };
-    }
+  if (cause instanceof ApplicationFailure && cause.type === FailureTypes.ApsJobStopped) {
+    const d = cause.details?.[0] as { status?: unknown } | undefined;
+    return {
+      at,
+      status: typeof d?.status === 'string' ? d.status : (lastStatus ?? 'Suspended'),
+      errMessage: 'stopped by someone else while starting',
+    };
   }
-  if (!passing(err)) return undefined;
-  const timedOut = cause instanceof TimeoutFailure || err.retryState === 'TIMEOUT';
+  const timedOut = isDeadlineFailure(err);
+  if (!timedOut && !retriedAtNextCheck(err)) return undefined;
   return {
     at,
     status: lastStatus ?? 'unknown',
     errMessage: timedOut
       ? `did not reach running within ${formatMs(cfg.startTimeoutMs)}`
-      : `${failureType(err)}: ${cause?.message ?? err.message}`,
+      : `${failureTypeOf(err)}: ${cause?.message ?? err.message}`,
   };
-}
-
-/** Bad input or update argument: final, names the field. */
-function invalidInput(err: InputValidationError): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: FailureTypes.InvalidWorkflowInput,
-    message: err.message,
-    nonRetryable: true,
-    details: [{ field: err.field, expected: err.expected, got: err.got }],
-  });
-}
-
-/** Maps what ended the supervisor to the ApplicationFailure it fails with. */
-function toSupervisorFailure(err: unknown, cfg: NormalizedSuperviseInput): ApplicationFailure {
-  if (err instanceof ApplicationFailure) return err;
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) {
-    return ApplicationFailure.create({
-      type: err.cause.type ?? 'ActivityFailed',
-      message: err.cause.message,
-      nonRetryable: true,
-      details: err.cause.details ?? undefined,
-      cause: err,
-    });
-  }
-  return ApplicationFailure.create({
-    type: 'UnexpectedError',
-    message: `superviseApsJob for ${cfg.apsJobId} failed: ${err instanceof Error ? err.message : String(err)}`,
-    nonRetryable: true,
-    cause: err instanceof Error ? err : undefined,
-  });
 }

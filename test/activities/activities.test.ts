@@ -55,7 +55,7 @@ describe('activities (unit, fake ApsApi)', () => {
       assert.equal(result?.started, true);
       assert.ok(result?.requestId);
       assert.equal(aps.count('StartApsJob'), 1);
-      assert.deepEqual(heartbeats, [{ counters: {}, startSent: true }]);
+      assert.deepEqual(heartbeats, [{ counters: {}, startSent: true, statusBefore: 'Suspended' }]);
     });
 
     it('counts an ambiguous failure as started when the job reads running afterwards', async () => {
