@@ -152,6 +152,70 @@ describe('activities (unit, fake ApsApi)', () => {
       assert.match(failure?.message ?? '', /apsJobId/);
       assert.equal(aps.calls.length, 0);
     });
+    it('watches a job that still reads its old COMPLETED after an ambiguous start, then starts it again', async () => {
+      const aps = new FakeAps();
+      aps.describeAnswers = [S.completed];
+      aps.startAnswers = [S.ok];
+      let t = 1_000_000;
+      const acts = createActivities({ aps, now: () => t });
+      const sent = { counters: {}, startSent: true, statusBefore: 'COMPLETED' };
+      const first = await attempt(() => acts.startApsJob({ ...startInput, target: 'completed' }), {
+        attempt: 2,
+        heartbeatDetails: sent,
+      });
+      assert.equal(first.failure?.type, 'ApsJobNotReady');
+      assert.equal(first.failure?.nextRetryDelay, startInput.settleIntervalMs);
+      assert.equal(aps.count('StartApsJob'), 0, 'the same old status is no proof of a start, nor of none');
+      t += startInput.settleMs;
+      const second = await attempt(() => acts.startApsJob({ ...startInput, target: 'completed' }), {
+        attempt: 3,
+        heartbeatDetails: first.heartbeats.at(-1),
+      });
+      assert.equal(second.result?.started, true);
+      assert.equal(second.result?.statusBefore, 'COMPLETED');
+      assert.equal(aps.count('StartApsJob'), 1);
+    });
+
+    it('counts a job that left its old status after an ambiguous start as started by us', async () => {
+      const aps = new FakeAps();
+      aps.describeAnswers = [S.failed];
+      const acts = createActivities({ aps });
+      const { result } = await attempt(() => acts.startApsJob(startInput), {
+        attempt: 2,
+        heartbeatDetails: { counters: {}, startSent: true, statusBefore: 'Suspended' },
+      });
+      assert.equal(result?.started, true);
+      assert.equal(result?.statusBefore, 'Suspended');
+      assert.equal(aps.count('StartApsJob'), 0);
+    });
+
+    it('watches a job in an unknown status before starting it, and reports the status once', async () => {
+      const aps = new FakeAps();
+      aps.describeAnswers = [{ status: 'Failover', class: 'unknown' }];
+      const seen: string[] = [];
+      const acts = createActivities({ aps, observers: { onUnknownStatus: (e) => seen.push(e.status) } });
+      const first = await attempt(() => acts.startApsJob(startInput));
+      assert.equal(first.failure?.type, 'ApsJobNotReady');
+      const second = await attempt(() => acts.startApsJob(startInput), {
+        attempt: 2,
+        heartbeatDetails: first.heartbeats.at(-1),
+      });
+      assert.equal(second.failure?.type, 'ApsJobNotReady');
+      assert.equal(aps.count('StartApsJob'), 0);
+      assert.deepEqual(seen, ['Failover']);
+    });
+
+    it('sends no start once the run deadline (notAfter) has passed', async () => {
+      const aps = new FakeAps();
+      aps.describeAnswers = [S.suspended];
+      aps.startAnswers = [S.ok];
+      const acts = createActivities({ aps, now: () => 2_000 });
+      const { failure } = await attempt(() => acts.startApsJob({ ...startInput, notAfter: 1_000 }));
+      assert.equal(failure?.type, 'ApsJobTimeout');
+      assert.equal(failure?.nonRetryable, true);
+      assert.equal(aps.count('StartApsJob'), 0);
+      assert.equal(aps.count('DescribeApsJobDetail'), 0);
+    });
   });
 
   describe('waitForApsJob', () => {
@@ -233,6 +297,61 @@ describe('activities (unit, fake ApsApi)', () => {
         heartbeatDetails: { counters: { 'default:transient': { retries: 2, firstFailureAt: 1 } } },
       });
       assert.deepEqual((heartbeats.at(-1) as { counters: unknown }).counters, {});
+    });
+
+    it('rides out an outage of an hour while waiting: transient errors are bounded by waitOutage, not a count', async () => {
+      const aps = new FakeAps();
+      aps.describeAnswers = [S.err('ServiceUnavailable', 'transient', { httpStatus: 503, ambiguous: true })];
+      let t = 1_000_000;
+      const acts = createActivities({ aps, now: () => t, random: () => 1 });
+      const input = { ...waitInput, waitOutageMs: 3_600_000 };
+      let details: unknown;
+      // 60 failed reads a minute apart: far past the transient rule's 8 retries, within the hour.
+      for (let n = 1; n <= 60; n++) {
+        const { failure, heartbeats } = await attempt(() => acts.waitForApsJob(input), {
+          attempt: n,
+          heartbeatDetails: details,
+        });
+        assert.equal(failure?.type, 'ServiceUnavailable');
+        assert.equal(failure?.nonRetryable, false, `read ${n} ended the wait`);
+        assert.ok(Number(failure?.nextRetryDelay) >= waitInput.pollIntervalMs);
+        details = heartbeats.at(-1);
+        t += 60_000;
+      }
+      const last = await attempt(() => acts.waitForApsJob(input), { attempt: 61, heartbeatDetails: details });
+      assert.equal(last.failure?.type, 'ServiceUnavailable');
+      assert.equal(last.failure?.nonRetryable, true, 'an outage past waitOutage ends the wait');
+      assert.match(last.failure?.message ?? '', /wait-outage/);
+    });
+
+    it('does not trust the old COMPLETED right after our start until the job leaves it or the grace passes', async () => {
+      const aps = new FakeAps();
+      aps.describeAnswers = [S.completed];
+      let t = 1_000_000;
+      const acts = createActivities({ aps, now: () => t });
+      const input: WaitForApsJobInput = { ...waitInput, target: 'completed', statusBefore: 'COMPLETED' };
+      const first = await attempt(() => acts.waitForApsJob(input));
+      assert.equal(first.failure?.type, 'ApsJobNotReady');
+      t += waitInput.stoppedGraceMs;
+      const second = await attempt(() => acts.waitForApsJob(input), {
+        attempt: 2,
+        heartbeatDetails: first.heartbeats.at(-1),
+      });
+      assert.equal(second.result?.status, 'COMPLETED');
+    });
+
+    it('trusts COMPLETED once the job was seen leaving its old status', async () => {
+      const aps = new FakeAps();
+      aps.describeAnswers = [S.running, S.completed];
+      const acts = createActivities({ aps });
+      const input: WaitForApsJobInput = { ...waitInput, target: 'completed', statusBefore: 'COMPLETED' };
+      const first = await attempt(() => acts.waitForApsJob(input));
+      assert.equal(first.failure?.type, 'ApsJobNotReady');
+      const second = await attempt(() => acts.waitForApsJob(input), {
+        attempt: 2,
+        heartbeatDetails: first.heartbeats.at(-1),
+      });
+      assert.equal(second.result?.status, 'COMPLETED');
     });
   });
 });
