@@ -75,8 +75,33 @@ function print(g: GlobalOptions, value: unknown, text: string): void {
   process.stdout.write(g.json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
 }
 
+const RULES_FORM = 'give a JSON array, or @ and the path of a readable JSON file';
+
+/** Why a file could not be read, in a few words. */
+function fileProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    default:
+      return code ?? (err instanceof Error ? err.message : String(err));
+  }
+}
+
 function readRules(value: string): unknown {
-  const text = value.startsWith('@') ? readFileSync(value.slice(1), 'utf8') : value;
+  let text = value;
+  if (value.startsWith('@')) {
+    try {
+      text = readFileSync(value.slice(1), 'utf8');
+    } catch (err) {
+      throw new CliError(`--retry-rules: cannot read ${value}: ${fileProblem(err)} (${RULES_FORM})`, 2);
+    }
+  }
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { testEnv } from './support/env';
 import { runCli } from './support/cli';
 import { startStack, type Stack } from './support/stack';
@@ -140,5 +143,25 @@ describe('aps-jobs CLI', function () {
     assert.equal((await handle.describe()).status.name, 'CANCELLED');
     assert.equal(stack.emulator.job(apsJobId)?.status, 'Suspended');
     assert.equal(stack.emulator.effectiveStarts(apsJobId), 1);
+  });
+  it('--retry-rules @file that cannot be read exits 2 with one line naming the option and the path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aps-cli-'));
+    const form = 'give a JSON array, or @ and the path of a readable JSON file';
+    try {
+      const missing = join(dir, 'rules.json');
+      for (const command of ['start', 'supervise']) {
+        const run = await runCli([command, 'aps-x1', '--retry-rules', `@${missing}`], env);
+        assert.equal(run.code, 2, `${command}: ${run.stderr}`);
+        assert.equal(run.stderr, `error: --retry-rules: cannot read @${missing}: no such file (${form})\n`);
+      }
+      const directory = await runCli(['start', 'aps-x1', '--retry-rules', `@${dir}`], env);
+      assert.equal(directory.code, 2, directory.stderr);
+      assert.equal(
+        directory.stderr,
+        `error: --retry-rules: cannot read @${dir}: it is a directory (${form})\n`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
