@@ -3,7 +3,7 @@
  * The command-line front door: `aps-jobs worker | start | status | cancel | supervise | supervisor
  * | emulator | demo`.
  * Errors are one clear line on stderr; exit 0 on success, 1 when a run failed or a call did not
- * go through, 2 on bad input or settings.
+ * go through, 2 on bad input or settings, or a start that clashes with a workflow already open.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
@@ -11,6 +11,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { JobTarget, OnStopAction, RunApsJobInput, SuperviseApsJobInput, SupervisorStatus } from './api';
 import {
+  ConflictingRunError,
   cancelJobRun,
   cancelSupervisor,
   connectClient,
@@ -133,7 +134,7 @@ export function buildProgram(): Command {
 
   program
     .command('start')
-    .description("start the job's workflow, or join the one already running for that job")
+    .description("start the job's workflow, or join the one already open for that job with the same input")
     .argument('<apsJobId>', 'the APS job ID, e.g. aps-bp1234567890')
     .addOption(regionOption())
     .addOption(
@@ -230,7 +231,9 @@ export function buildProgram(): Command {
 
   program
     .command('supervise')
-    .description("start the job's supervisor (keeps a streaming job running), or join the running one")
+    .description(
+      "start the job's supervisor (keeps a streaming job running), or join the open one with the same input",
+    )
     .argument('<apsJobId>', 'the APS job ID, e.g. aps-bp1234567890')
     .addOption(regionOption())
     .option('--check-interval <duration>', 'how often to check the running job', '5m')
@@ -391,6 +394,8 @@ function describeError(err: unknown): { message: string; code: number } {
   if (err instanceof CliError) return { message: err.message, code: err.exitCode };
   if (err instanceof InputValidationError || err instanceof ConfigError)
     return { message: err.message, code: 2 };
+  // The caller asked for something that clashes with what is open: fix the request, not a retry.
+  if (err instanceof ConflictingRunError) return { message: err.message, code: 2 };
   if (err instanceof WorkflowNotFoundError) {
     return { message: 'no run found for that job (check --region and the job ID)', code: 1 };
   }

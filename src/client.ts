@@ -1,8 +1,10 @@
 /**
  * Typed helpers to start, follow and cancel a job's workflow, and to start and steer a job's
  * supervisor. One job, one workflow of each kind: the IDs are derived from the region and job ID,
- * and a second caller joins the running workflow.
+ * a second caller with the same input joins the open workflow, and one with different input is
+ * refused.
  */
+import { createHash } from 'node:crypto';
 import {
   Client,
   Connection,
@@ -32,6 +34,7 @@ import {
   type SupervisorStatus,
 } from './api';
 import { normalizeRunInput, normalizeSuperviseInput, validateCheckInterval } from './input';
+import { validateRetryRules } from './retry';
 import { InputValidationError, validateApsJobId, validateRegionId } from './validation';
 import { runApsJob } from './workflows/run-aps-job';
 import { superviseApsJob } from './workflows/supervise-aps-job';
@@ -58,6 +61,82 @@ export async function connectClient(overrides: ConnectOverrides = {}): Promise<C
   return new Client({ connection, namespace: overrides.namespace ?? config.namespace ?? 'default' });
 }
 
+/** Memo key under which the client records the hash of the input a workflow was started with. */
+export const INPUT_HASH_MEMO_KEY = 'apsInputHash';
+
+// The version names the normalization: a release that changes what two inputs count as equal
+// bumps it, so that it joins (rather than refuses) runs hashed the old way.
+const INPUT_HASH_VERSION = 'v1';
+
+/** A start found the job's workflow open with different input, and did not join it. */
+export class ConflictingRunError extends Error {
+  override readonly name = 'ConflictingRunError';
+  constructor(
+    /** The open workflow's ID. */
+    readonly workflowId: string,
+    /** The open run's ID. */
+    readonly runId: string,
+    /** The command that cancels the open workflow. */
+    readonly cancelCommand: string,
+  ) {
+    super(
+      `${workflowId} is already open (run ${runId}) and was started with different input; ` +
+        `wait for it to end, cancel it (${cancelCommand}), or start again with the same input`,
+    );
+  }
+}
+
+/** JSON with sorted keys and no undefined fields: equal values give equal text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  }
+  if (value !== null && typeof value === 'object') {
+    const obj = value as Record<string, unknown>;
+    const fields = Object.keys(obj)
+      .filter((k) => obj[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`);
+    return `{${fields.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Hash of a normalized input. Retry rules are normalized too, so that `'1s'` and `1000` inside a
+ * rule also count as equal.
+ */
+function inputHash(workflowType: string, normalized: { retryRules?: unknown }): string {
+  const rules = normalized.retryRules === undefined ? undefined : validateRetryRules(normalized.retryRules);
+  const digest = createHash('sha256')
+    .update(canonicalJson({ ...normalized, retryRules: rules, workflowType }))
+    .digest('hex');
+  return `${INPUT_HASH_VERSION}:sha256:${digest}`;
+}
+
+/**
+ * After a start that may have joined an open run: refuses the join when that run recorded a
+ * different input hash. A run without a hash of this version (an older release) is joined.
+ */
+async function ensureSameInput(
+  client: Client,
+  workflowId: string,
+  runId: string,
+  hash: string,
+  cancelCommand: string,
+): Promise<void> {
+  // The start reply does not say whether it joined, so the memo of the run it named decides.
+  const { memo } = await client.workflow.getHandle(workflowId, runId).describe();
+  const recorded = memo?.[INPUT_HASH_MEMO_KEY];
+  if (typeof recorded !== 'string' || !recorded.startsWith(`${INPUT_HASH_VERSION}:`)) return;
+  if (recorded !== hash) throw new ConflictingRunError(workflowId, runId, cancelCommand);
+}
+
+const cancelRunCommand = (regionId: string, apsJobId: string): string =>
+  `aps-jobs cancel ${apsJobId} --region ${regionId}`;
+const stopSupervisorCommand = (regionId: string, apsJobId: string): string =>
+  `aps-jobs supervisor stop ${apsJobId} --region ${regionId}`;
+
 /** Options of {@link startJobRun}. */
 export interface StartJobRunOptions {
   /** Task queue of the workers. */
@@ -82,8 +161,10 @@ function isUnregisteredSearchAttribute(err: unknown): boolean {
 }
 
 /**
- * Validates the input, then starts the job's workflow or joins the one already running for
- * that job (`WorkflowIdConflictPolicy.USE_EXISTING`). Throws InputValidationError before any call.
+ * Validates the input, then starts the job's workflow or joins the one already open for that job
+ * (`WorkflowIdConflictPolicy.USE_EXISTING`) when it was started with the same input once
+ * normalized. Throws InputValidationError before any call, and {@link ConflictingRunError} when
+ * the open run was started with different input (that run is left as it is).
  */
 export async function startJobRun(
   client: Client,
@@ -92,14 +173,23 @@ export async function startJobRun(
 ): Promise<StartedJobRun> {
   const cfg = normalizeRunInput(input);
   const workflowId = jobWorkflowId(cfg.regionId, cfg.apsJobId);
+  const hash = inputHash('runApsJob', cfg);
   const started = await withSearchAttributeFallback(cfg, opts, (typedSearchAttributes) =>
     client.workflow.start(runApsJob, {
       taskQueue: opts.taskQueue,
       workflowId,
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
+      memo: { [INPUT_HASH_MEMO_KEY]: hash },
       typedSearchAttributes,
     }),
+  );
+  await ensureSameInput(
+    client,
+    workflowId,
+    started.handle.firstExecutionRunId,
+    hash,
+    cancelRunCommand(cfg.regionId, cfg.apsJobId),
   );
   return { ...started, workflowId };
 }
@@ -256,8 +346,10 @@ export interface StartedSupervisor {
 }
 
 /**
- * Validates the input, then starts the job's supervisor or joins the one already running for that
- * job (`WorkflowIdConflictPolicy.USE_EXISTING`): a job has at most one supervisor.
+ * Validates the input, then starts the job's supervisor or joins the one already open for that
+ * job (`WorkflowIdConflictPolicy.USE_EXISTING`) when it was started with the same input once
+ * normalized: a job has at most one supervisor. Throws {@link ConflictingRunError} when the open
+ * supervisor was started with different input.
  */
 export async function startSupervisor(
   client: Client,
@@ -269,14 +361,24 @@ export async function startSupervisor(
   }
   const cfg = normalizeSuperviseInput(input);
   const workflowId = supervisorWorkflowId(cfg.regionId, cfg.apsJobId);
+  const hash = inputHash('superviseApsJob', cfg);
   const started = await withSearchAttributeFallback(cfg, opts, (typedSearchAttributes) =>
     client.workflow.start(superviseApsJob, {
       taskQueue: opts.taskQueue,
       workflowId,
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
+      // Continue-as-new keeps the memo, so a later run of the chain still carries the hash.
+      memo: { [INPUT_HASH_MEMO_KEY]: hash },
       typedSearchAttributes,
     }),
+  );
+  await ensureSameInput(
+    client,
+    workflowId,
+    started.handle.firstExecutionRunId,
+    hash,
+    stopSupervisorCommand(cfg.regionId, cfg.apsJobId),
   );
   return { ...started, workflowId };
 }

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jobWorkflowId } from '../src/api';
 import { testEnv } from './support/env';
 import { runCli } from './support/cli';
 import { startStack, type Stack } from './support/stack';
@@ -162,6 +163,37 @@ describe('aps-jobs CLI', function () {
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('start with different input while the run is open exits 2 with one line naming the workflow and the way out', async () => {
+    const apsJobId = `aps-cli-${randomUUID().slice(0, 8)}`;
+    stack.emulator.addJob({
+      apsJobId,
+      regionId: 'cn-hangzhou',
+      kind: 'batch',
+      runningPollsToComplete: 1_000_000,
+    });
+    const base = ['start', apsJobId, '--target', 'completed', '--json'];
+    const first = await runCli([...base, '--poll-interval', '1s'], env);
+    assert.equal(first.code, 0, first.stderr);
+    const { runId } = JSON.parse(first.stdout) as { runId: string };
+    try {
+      const same = await runCli([...base, '--poll-interval', '1000'], env);
+      assert.equal(same.code, 0, same.stderr);
+      assert.equal((JSON.parse(same.stdout) as { runId: string }).runId, runId);
+
+      const other = await runCli([...base, '--poll-interval', '5s'], env);
+      assert.equal(other.code, 2, `exit ${other.code}: ${other.stdout}${other.stderr}`);
+      assert.equal(other.stdout, '');
+      assert.equal(other.stderr.trim().split('\n').length, 1, other.stderr);
+      const workflowId = jobWorkflowId('cn-hangzhou', apsJobId);
+      assert.match(other.stderr, new RegExp(`^error: ${workflowId} is already open \\(run ${runId}\\)`));
+      assert.match(other.stderr, /different input/);
+      assert.match(other.stderr, new RegExp(`aps-jobs cancel ${apsJobId} --region cn-hangzhou`));
+    } finally {
+      const cancel = await runCli(['cancel', apsJobId], env);
+      assert.equal(cancel.code, 0, cancel.stderr);
     }
   });
 });

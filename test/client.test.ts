@@ -1,0 +1,191 @@
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import {
+  jobWorkflowId,
+  supervisorStatusQuery,
+  supervisorWorkflowId,
+  type RunApsJobInput,
+  type SuperviseApsJobInput,
+} from '../src/api';
+import {
+  ConflictingRunError,
+  cancelJobRun,
+  cancelSupervisor,
+  startJobRun,
+  startSupervisor,
+} from '../src/client';
+import { runApsJob } from '../src/workflows/run-aps-job';
+import { testEnv } from './support/env';
+import { eventually, startStack, type Stack } from './support/stack';
+
+const region = 'cn-hangzhou';
+const newJobId = (): string => `aps-cl-${randomUUID().slice(0, 10)}`;
+
+/** Awaits `p`, which must reject; returns what it rejected with. */
+async function rejection(p: Promise<unknown>, what: string): Promise<unknown> {
+  return p.then(
+    (v) => assert.fail(`expected ${what} to be refused, but it resolved: ${JSON.stringify(v, replacer)}`),
+    (e: unknown) => e,
+  );
+}
+
+// Handles hold a client; print only their IDs.
+function replacer(key: string, value: unknown): unknown {
+  if (key === 'handle' && value && typeof value === 'object') {
+    const h = value as { workflowId?: string; firstExecutionRunId?: string };
+    return { workflowId: h.workflowId, firstExecutionRunId: h.firstExecutionRunId };
+  }
+  return value;
+}
+
+/** How many executions the server holds under a workflow ID. */
+async function executions(client: Client, workflowId: string): Promise<number> {
+  let n = 0;
+  for await (const _ of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) n += 1;
+  return n;
+}
+
+/** Terminates what a test left open, so the suite ends by itself. */
+async function terminateOpen(client: Client, workflowIds: string[]): Promise<void> {
+  await Promise.all(
+    workflowIds.map(async (id) => {
+      const handle = client.workflow.getHandle(id);
+      const status = await handle.describe().then(
+        (d) => d.status.name,
+        () => 'NOT_FOUND',
+      );
+      if (status === 'RUNNING') await handle.terminate('test cleanup');
+    }),
+  );
+}
+
+describe('client helpers (real dev server, real worker, emulator)', function () {
+  this.timeout(120_000);
+  let stack: Stack;
+  let client: Client;
+  const opened: string[] = [];
+  before(async () => {
+    stack = await startStack({ emulator: { seed: 41 } });
+    client = testEnv().client;
+  });
+  after(async () => {
+    await terminateOpen(client, opened);
+    await stack?.stop();
+  });
+
+  /** A batch job that never completes: its run stays open, waiting. */
+  function endlessBatch(): string {
+    const apsJobId = newJobId();
+    stack.emulator.addJob({ apsJobId, regionId: region, kind: 'batch', runningPollsToComplete: 1_000_000 });
+    opened.push(jobWorkflowId(region, apsJobId), supervisorWorkflowId(region, apsJobId));
+    return apsJobId;
+  }
+
+  function runInput(apsJobId: string, extra: Partial<RunApsJobInput> = {}): RunApsJobInput {
+    return { regionId: region, apsJobId, target: 'completed', pollInterval: '1s', ...extra };
+  }
+
+  function superviseInput(apsJobId: string, extra: Partial<SuperviseApsJobInput> = {}): SuperviseApsJobInput {
+    return { regionId: region, apsJobId, checkInterval: '1h', pollInterval: '1s', ...extra };
+  }
+
+  it('startJobRun refuses to join an open run that was started with different input', async () => {
+    const apsJobId = endlessBatch();
+    const first = await startJobRun(client, runInput(apsJobId), { taskQueue: stack.taskQueue });
+    const err = await rejection(
+      startJobRun(client, runInput(apsJobId, { pollInterval: '2s' }), { taskQueue: stack.taskQueue }),
+      'a start with a different pollInterval',
+    );
+    assert.ok(err instanceof ConflictingRunError, `expected ConflictingRunError, got ${String(err)}`);
+    assert.equal(err.workflowId, jobWorkflowId(region, apsJobId));
+    assert.equal(err.runId, first.handle.firstExecutionRunId);
+    assert.equal(err.message.split('\n').length, 1);
+    assert.match(err.message, new RegExp(`^${err.workflowId} is already open .*different input`));
+    assert.match(err.message, new RegExp(`aps-jobs cancel ${apsJobId} --region ${region}`));
+    // The open run is untouched and still the only one.
+    assert.equal((await first.handle.describe()).status.name, 'RUNNING');
+    assert.equal(await executions(client, first.workflowId), 1);
+    await cancelJobRun(client, region, apsJobId);
+  });
+
+  it('startJobRun joins the open run when the input is the same once normalized', async () => {
+    const apsJobId = endlessBatch();
+    const first = await startJobRun(client, runInput(apsJobId, { timeout: '24h' }), {
+      taskQueue: stack.taskQueue,
+    });
+    // Same values written differently: 1000 ms for '1s', 86 400 000 ms for '24h', defaults spelled out.
+    const spelled = runInput(apsJobId, {
+      pollInterval: 1000,
+      timeout: 86_400_000,
+      onCancel: 'leave',
+      onTimeout: 'leave',
+      stoppedGrace: '1m',
+    });
+    const joined = await Promise.all(
+      Array.from({ length: 5 }, () => startJobRun(client, spelled, { taskQueue: stack.taskQueue })),
+    );
+    for (const j of joined) assert.equal(j.handle.firstExecutionRunId, first.handle.firstExecutionRunId);
+    assert.equal(await executions(client, first.workflowId), 1);
+    await cancelJobRun(client, region, apsJobId);
+  });
+
+  it('startJobRun joins a run started without an input hash (an older release), whatever its input', async () => {
+    const apsJobId = endlessBatch();
+    const workflowId = jobWorkflowId(region, apsJobId);
+    const old = await client.workflow.start(runApsJob, {
+      taskQueue: stack.taskQueue,
+      workflowId,
+      args: [runInput(apsJobId, { pollInterval: '3s' })],
+    });
+    const joined = await startJobRun(client, runInput(apsJobId), { taskQueue: stack.taskQueue });
+    assert.equal(joined.handle.firstExecutionRunId, old.firstExecutionRunId);
+    assert.equal(await executions(client, workflowId), 1);
+    await cancelJobRun(client, region, apsJobId);
+  });
+
+  it('startSupervisor refuses to join an open supervisor started with different input, joins on the same', async () => {
+    const apsJobId = newJobId();
+    stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming' });
+    opened.push(supervisorWorkflowId(region, apsJobId));
+    const first = await startSupervisor(client, superviseInput(apsJobId), { taskQueue: stack.taskQueue });
+    const err = await rejection(
+      startSupervisor(client, superviseInput(apsJobId, { checkInterval: '30m' }), {
+        taskQueue: stack.taskQueue,
+      }),
+      'a supervisor start with a different checkInterval',
+    );
+    assert.ok(err instanceof ConflictingRunError, `expected ConflictingRunError, got ${String(err)}`);
+    assert.equal(err.workflowId, supervisorWorkflowId(region, apsJobId));
+    assert.match(err.message, /different input/);
+    assert.match(err.message, new RegExp(`aps-jobs supervisor stop ${apsJobId} --region ${region}`));
+    const joined = await startSupervisor(client, superviseInput(apsJobId, { checkInterval: 3_600_000 }), {
+      taskQueue: stack.taskQueue,
+    });
+    assert.equal(joined.handle.firstExecutionRunId, first.handle.firstExecutionRunId);
+    await cancelSupervisor(client, region, apsJobId);
+  });
+
+  it('startSupervisor still tells a different input apart after the supervisor continued as new', async () => {
+    const apsJobId = newJobId();
+    stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming' });
+    opened.push(supervisorWorkflowId(region, apsJobId));
+    const input = superviseInput(apsJobId, { checkInterval: '200ms', maxChecksPerRun: 1 });
+    const first = await startSupervisor(client, input, { taskQueue: stack.taskQueue });
+    await eventually(
+      async () => (await first.handle.query(supervisorStatusQuery)).run >= 2,
+      30_000,
+      'the supervisor continuing as new',
+    );
+    const err = await rejection(
+      startSupervisor(client, { ...input, checkInterval: '300ms' }, { taskQueue: stack.taskQueue }),
+      'a supervisor start with a different checkInterval after continue-as-new',
+    );
+    assert.ok(err instanceof ConflictingRunError, `expected ConflictingRunError, got ${String(err)}`);
+    // The run that recorded the hash has closed: the one compared with is a later one in the chain.
+    assert.notEqual(err.runId, first.handle.firstExecutionRunId);
+    const joined = await startSupervisor(client, input, { taskQueue: stack.taskQueue });
+    assert.equal(joined.workflowId, first.workflowId);
+    await cancelSupervisor(client, region, apsJobId);
+  });
+});
