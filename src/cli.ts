@@ -12,6 +12,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { JobTarget, OnStopAction, RunApsJobInput, SuperviseApsJobInput, SupervisorStatus } from './api';
 import {
   ConflictingRunError,
+  OrchestratorConflictError,
   cancelJobRun,
   cancelSupervisor,
   connectClient,
@@ -395,7 +396,8 @@ function describeError(err: unknown): { message: string; code: number } {
   if (err instanceof InputValidationError || err instanceof ConfigError)
     return { message: err.message, code: 2 };
   // The caller asked for something that clashes with what is open: fix the request, not a retry.
-  if (err instanceof ConflictingRunError) return { message: err.message, code: 2 };
+  if (err instanceof ConflictingRunError || err instanceof OrchestratorConflictError)
+    return { message: err.message, code: 2 };
   if (err instanceof WorkflowNotFoundError) {
     return { message: 'no run found for that job (check --region and the job ID)', code: 1 };
   }

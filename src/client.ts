@@ -1,8 +1,8 @@
 /**
  * Typed helpers to start, follow and cancel a job's workflow, and to start and steer a job's
- * supervisor. One job, one workflow of each kind: the IDs are derived from the region and job ID,
- * a second caller with the same input joins the open workflow, and one with different input is
- * refused.
+ * supervisor. One job, one orchestrator: the IDs are derived from the region and job ID, a second
+ * caller with the same input joins the open workflow, and a caller with different input, or with
+ * the other kind of workflow open for the job, is refused.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -86,6 +86,28 @@ export class ConflictingRunError extends Error {
   }
 }
 
+/** The job already has the other kind of workflow open (run vs supervisor); nothing was started. */
+export class OrchestratorConflictError extends Error {
+  override readonly name = 'OrchestratorConflictError';
+  constructor(
+    /** The workflow that was not started. */
+    readonly workflowId: string,
+    /** The open workflow that would have fought it over the job. */
+    readonly otherWorkflowId: string,
+    /** The open workflow's run ID. */
+    readonly otherRunId: string,
+    /** `supervisor` or `run`: what the open workflow is. */
+    readonly otherKind: 'supervisor' | 'run',
+    /** The command that stops the open workflow. */
+    readonly stopCommand: string,
+  ) {
+    super(
+      `cannot start ${workflowId}: the job's ${otherKind} ${otherWorkflowId} is open and would fight it ` +
+        `over the job; ${otherKind === 'run' ? 'cancel' : 'stop'} it (${stopCommand}) or wait for it to end`,
+    );
+  }
+}
+
 /** JSON with sorted keys and no undefined fields: equal values give equal text. */
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) {
@@ -132,6 +154,17 @@ async function ensureSameInput(
   if (recorded !== hash) throw new ConflictingRunError(workflowId, runId, cancelCommand);
 }
 
+/** The run ID of the workflow's open run, or undefined when it has none. */
+async function openRunId(client: Client, workflowId: string): Promise<string | undefined> {
+  try {
+    const desc = await client.workflow.getHandle(workflowId).describe();
+    return desc.status.name === 'RUNNING' ? desc.runId : undefined;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
 const cancelRunCommand = (regionId: string, apsJobId: string): string =>
   `aps-jobs cancel ${apsJobId} --region ${regionId}`;
 const stopSupervisorCommand = (regionId: string, apsJobId: string): string =>
@@ -163,8 +196,13 @@ function isUnregisteredSearchAttribute(err: unknown): boolean {
 /**
  * Validates the input, then starts the job's workflow or joins the one already open for that job
  * (`WorkflowIdConflictPolicy.USE_EXISTING`) when it was started with the same input once
- * normalized. Throws InputValidationError before any call, and {@link ConflictingRunError} when
- * the open run was started with different input (that run is left as it is).
+ * normalized. Throws InputValidationError before any call; {@link OrchestratorConflictError}
+ * before starting anything when the job's supervisor is open; {@link ConflictingRunError} when the
+ * open run was started with different input (that run is left as it is).
+ *
+ * The supervisor check and the start are two calls: a supervisor started by another client
+ * between them is not seen, so two clients starting a run and a supervisor for the same job at the
+ * same instant can both succeed.
  */
 export async function startJobRun(
   client: Client,
@@ -173,6 +211,17 @@ export async function startJobRun(
 ): Promise<StartedJobRun> {
   const cfg = normalizeRunInput(input);
   const workflowId = jobWorkflowId(cfg.regionId, cfg.apsJobId);
+  const supervisorId = supervisorWorkflowId(cfg.regionId, cfg.apsJobId);
+  const supervisorRun = await openRunId(client, supervisorId);
+  if (supervisorRun) {
+    throw new OrchestratorConflictError(
+      workflowId,
+      supervisorId,
+      supervisorRun,
+      'supervisor',
+      stopSupervisorCommand(cfg.regionId, cfg.apsJobId),
+    );
+  }
   const hash = inputHash('runApsJob', cfg);
   const started = await withSearchAttributeFallback(cfg, opts, (typedSearchAttributes) =>
     client.workflow.start(runApsJob, {
@@ -348,8 +397,13 @@ export interface StartedSupervisor {
 /**
  * Validates the input, then starts the job's supervisor or joins the one already open for that
  * job (`WorkflowIdConflictPolicy.USE_EXISTING`) when it was started with the same input once
- * normalized: a job has at most one supervisor. Throws {@link ConflictingRunError} when the open
- * supervisor was started with different input.
+ * normalized: a job has at most one supervisor. Throws {@link OrchestratorConflictError} before
+ * starting anything when the job's run (runApsJob) is open, and {@link ConflictingRunError} when
+ * the open supervisor was started with different input.
+ *
+ * The run check and the start are two calls: a run started by another client between them is not
+ * seen, so two clients starting a run and a supervisor for the same job at the same instant can
+ * both succeed.
  */
 export async function startSupervisor(
   client: Client,
@@ -361,6 +415,17 @@ export async function startSupervisor(
   }
   const cfg = normalizeSuperviseInput(input);
   const workflowId = supervisorWorkflowId(cfg.regionId, cfg.apsJobId);
+  const runWorkflowId = jobWorkflowId(cfg.regionId, cfg.apsJobId);
+  const openRun = await openRunId(client, runWorkflowId);
+  if (openRun) {
+    throw new OrchestratorConflictError(
+      workflowId,
+      runWorkflowId,
+      openRun,
+      'run',
+      cancelRunCommand(cfg.regionId, cfg.apsJobId),
+    );
+  }
   const hash = inputHash('superviseApsJob', cfg);
   const started = await withSearchAttributeFallback(cfg, opts, (typedSearchAttributes) =>
     client.workflow.start(superviseApsJob, {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jobWorkflowId } from '../src/api';
+import { jobWorkflowId, supervisorWorkflowId } from '../src/api';
 import { testEnv } from './support/env';
 import { runCli } from './support/cli';
 import { startStack, type Stack } from './support/stack';
@@ -193,6 +193,45 @@ describe('aps-jobs CLI', function () {
       assert.match(other.stderr, new RegExp(`aps-jobs cancel ${apsJobId} --region cn-hangzhou`));
     } finally {
       const cancel = await runCli(['cancel', apsJobId], env);
+      assert.equal(cancel.code, 0, cancel.stderr);
+    }
+  });
+
+  it('start exits 2 while the job has a supervisor, supervise exits 2 while it has a run', async () => {
+    const streaming = `aps-cli-${randomUUID().slice(0, 8)}`;
+    stack.emulator.addJob({ apsJobId: streaming, regionId: 'cn-hangzhou', kind: 'streaming' });
+    const sup = await runCli(['supervise', streaming, '--check-interval', '1h'], env);
+    assert.equal(sup.code, 0, sup.stderr);
+    try {
+      const start = await runCli(['start', streaming], env);
+      assert.equal(start.code, 2, `exit ${start.code}: ${start.stdout}${start.stderr}`);
+      assert.equal(start.stderr.trim().split('\n').length, 1, start.stderr);
+      const supId = supervisorWorkflowId('cn-hangzhou', streaming);
+      assert.match(start.stderr, new RegExp(`^error: .*supervisor ${supId} is open`));
+      assert.match(start.stderr, new RegExp(`aps-jobs supervisor stop ${streaming} --region cn-hangzhou`));
+    } finally {
+      const stop = await runCli(['supervisor', 'stop', streaming], env);
+      assert.equal(stop.code, 0, stop.stderr);
+    }
+
+    const batch = `aps-cli-${randomUUID().slice(0, 8)}`;
+    stack.emulator.addJob({
+      apsJobId: batch,
+      regionId: 'cn-hangzhou',
+      kind: 'batch',
+      runningPollsToComplete: 1_000_000,
+    });
+    const run = await runCli(['start', batch, '--target', 'completed', '--poll-interval', '1s'], env);
+    assert.equal(run.code, 0, run.stderr);
+    try {
+      const supervise = await runCli(['supervise', batch], env);
+      assert.equal(supervise.code, 2, `exit ${supervise.code}: ${supervise.stdout}${supervise.stderr}`);
+      assert.equal(supervise.stderr.trim().split('\n').length, 1, supervise.stderr);
+      const runId = jobWorkflowId('cn-hangzhou', batch);
+      assert.match(supervise.stderr, new RegExp(`^error: .*run ${runId} is open`));
+      assert.match(supervise.stderr, new RegExp(`aps-jobs cancel ${batch} --region cn-hangzhou`));
+    } finally {
+      const cancel = await runCli(['cancel', batch], env);
       assert.equal(cancel.code, 0, cancel.stderr);
     }
   });

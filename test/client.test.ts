@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import {
   jobWorkflowId,
   supervisorStatusQuery,
@@ -10,6 +10,7 @@ import {
 } from '../src/api';
 import {
   ConflictingRunError,
+  OrchestratorConflictError,
   cancelJobRun,
   cancelSupervisor,
   startJobRun,
@@ -186,6 +187,56 @@ describe('client helpers (real dev server, real worker, emulator)', function () 
     assert.notEqual(err.runId, first.handle.firstExecutionRunId);
     const joined = await startSupervisor(client, input, { taskQueue: stack.taskQueue });
     assert.equal(joined.workflowId, first.workflowId);
+    await cancelSupervisor(client, region, apsJobId);
+  });
+
+  it('startJobRun refuses while the job has an open supervisor, and starts nothing', async () => {
+    const apsJobId = newJobId();
+    stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming' });
+    opened.push(jobWorkflowId(region, apsJobId), supervisorWorkflowId(region, apsJobId));
+    await startSupervisor(client, superviseInput(apsJobId), { taskQueue: stack.taskQueue });
+    const err = await rejection(
+      startJobRun(client, runInput(apsJobId, { target: 'running' }), { taskQueue: stack.taskQueue }),
+      'a run while the supervisor is open',
+    );
+    assert.ok(
+      err instanceof OrchestratorConflictError,
+      `expected OrchestratorConflictError, got ${String(err)}`,
+    );
+    assert.equal(err.otherWorkflowId, supervisorWorkflowId(region, apsJobId));
+    assert.equal(err.message.split('\n').length, 1);
+    assert.match(err.message, new RegExp(`supervisor ${err.otherWorkflowId} is open`));
+    assert.match(err.message, new RegExp(`aps-jobs supervisor stop ${apsJobId} --region ${region}`));
+    await assert.rejects(
+      client.workflow.getHandle(jobWorkflowId(region, apsJobId)).describe(),
+      WorkflowNotFoundError,
+    );
+    await cancelSupervisor(client, region, apsJobId);
+  });
+
+  it('startSupervisor refuses while the job has an open run, and works once that run has ended', async () => {
+    const apsJobId = endlessBatch();
+    const run = await startJobRun(client, runInput(apsJobId), { taskQueue: stack.taskQueue });
+    const err = await rejection(
+      startSupervisor(client, superviseInput(apsJobId), { taskQueue: stack.taskQueue }),
+      'a supervisor while the run is open',
+    );
+    assert.ok(
+      err instanceof OrchestratorConflictError,
+      `expected OrchestratorConflictError, got ${String(err)}`,
+    );
+    assert.equal(err.otherWorkflowId, run.workflowId);
+    assert.match(err.message, new RegExp(`run ${run.workflowId} is open`));
+    assert.match(err.message, new RegExp(`aps-jobs cancel ${apsJobId} --region ${region}`));
+    await assert.rejects(
+      client.workflow.getHandle(supervisorWorkflowId(region, apsJobId)).describe(),
+      WorkflowNotFoundError,
+    );
+
+    await cancelJobRun(client, region, apsJobId);
+    await run.handle.result().catch(() => undefined);
+    const sup = await startSupervisor(client, superviseInput(apsJobId), { taskQueue: stack.taskQueue });
+    assert.equal((await sup.handle.describe()).status.name, 'RUNNING');
     await cancelSupervisor(client, region, apsJobId);
   });
 });
