@@ -205,7 +205,7 @@ export function buildProgram(): Command {
           `workflow   ${view.workflowId} (${view.executionStatus})`,
           `phase      ${s?.phase ?? '-'}`,
           `job status ${view.activity?.lastJobStatus ?? s?.lastStatus ?? '-'}`,
-          `attempt    ${view.activity ? `${view.activity.attempt} (${view.activity.type})` : '-'}`,
+          `attempts   ${s?.attempts || view.activity?.attempt || '-'}${view.activity ? ` (${view.activity.type})` : ''}`,
           `last error ${view.activity?.lastFailureType ?? s?.lastErrorCode ?? view.failureType ?? '-'}`,
           `started    ${s?.startedAt ?? '-'}`,
           `reached    ${s?.reachedAt ?? '-'}`,

@@ -333,6 +333,10 @@ export async function describeJobRun(
     // A closed run whose worker is gone cannot answer queries; the execution status still tells.
   }
   const pending = desc.raw.pendingActivities?.[0];
+  // The workflow hears of an activity's attempts only when the activity returns, so while one is
+  // pending (a wait retries its poll for as long as the job is not ready) the server's count is
+  // the live one.
+  if (pending && view.status) view.status = { ...view.status, attempts: pending.attempt ?? 1 };
   if (pending) {
     const failure = pending.lastFailure;
     let lastJobStatus: string | undefined;

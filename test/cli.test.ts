@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { jobWorkflowId, supervisorWorkflowId } from '../src/api';
 import { testEnv } from './support/env';
 import { runCli } from './support/cli';
-import { startStack, type Stack } from './support/stack';
+import { eventually, startStack, type Stack } from './support/stack';
 
 describe('aps-jobs CLI', function () {
   this.timeout(120_000);
@@ -232,6 +232,45 @@ describe('aps-jobs CLI', function () {
       assert.match(supervise.stderr, new RegExp(`aps-jobs cancel ${batch} --region cn-hangzhou`));
     } finally {
       const cancel = await runCli(['cancel', batch], env);
+      assert.equal(cancel.code, 0, cancel.stderr);
+    }
+  });
+
+  it('status shows the live attempt count while the wait polls', async () => {
+    const apsJobId = `aps-cli-${randomUUID().slice(0, 8)}`;
+    stack.emulator.addJob({ apsJobId, regionId: 'cn-hangzhou', kind: 'streaming', startingPolls: 1_000 });
+    const start = await runCli(['start', apsJobId, '--poll-interval', '1s'], env);
+    assert.equal(start.code, 0, start.stderr);
+    try {
+      let last = '';
+      const view = await eventually(
+        async () => {
+          const status = await runCli(['status', apsJobId, '--json'], env);
+          last = status.stdout + status.stderr;
+          const v = JSON.parse(status.stdout) as {
+            status?: { phase: string; attempts: number };
+            activity?: { attempt: number; type: string };
+          };
+          return v.status?.phase === 'waiting' && v.status.attempts > 2 ? v : undefined;
+        },
+        60_000,
+        'status --json with attempts > 2',
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}; last output: ${last}`);
+      });
+      assert.ok(view, 'a view once the condition held');
+      assert.equal(view.activity?.type, 'waitForApsJob');
+      assert.ok((view.activity?.attempt ?? 0) >= (view.status?.attempts ?? Infinity));
+
+      const text = await runCli(['status', apsJobId], env);
+      assert.equal(text.code, 0, text.stderr);
+      const line = text.stdout.split('\n').find((l) => l.startsWith('attempts '));
+      assert.ok(line, `no attempts line in:\n${text.stdout}`);
+      const m = /^attempts\s+(\d+) \(waitForApsJob\)$/.exec(line);
+      assert.ok(m, line);
+      assert.ok(Number(m[1]) >= (view.status?.attempts ?? Infinity), line);
+    } finally {
+      const cancel = await runCli(['cancel', apsJobId], env);
       assert.equal(cancel.code, 0, cancel.stderr);
     }
   });

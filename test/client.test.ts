@@ -13,6 +13,7 @@ import {
   OrchestratorConflictError,
   cancelJobRun,
   cancelSupervisor,
+  describeJobRun,
   startJobRun,
   startSupervisor,
 } from '../src/client';
@@ -238,5 +239,34 @@ describe('client helpers (real dev server, real worker, emulator)', function () 
     const sup = await startSupervisor(client, superviseInput(apsJobId), { taskQueue: stack.taskQueue });
     assert.equal((await sup.handle.describe()).status.name, 'RUNNING');
     await cancelSupervisor(client, region, apsJobId);
+  });
+
+  it("describeJobRun reports the wait's live attempt count in status.attempts while still waiting", async () => {
+    const apsJobId = newJobId();
+    stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming', startingPolls: 5 });
+    opened.push(jobWorkflowId(region, apsJobId));
+    const run = await startJobRun(
+      client,
+      { regionId: region, apsJobId, target: 'running', pollInterval: '1s' },
+      { taskQueue: stack.taskQueue },
+    );
+    let seen = '';
+    const view = await eventually(
+      async () => {
+        const v = await describeJobRun(client, region, apsJobId);
+        seen = `phase=${v.status?.phase} attempts=${v.status?.attempts} activity=${v.activity?.attempt}`;
+        return v.status?.phase === 'waiting' && v.status.attempts > 1 ? v : undefined;
+      },
+      20_000,
+      'attempts > 1 while waiting',
+    ).catch((e: Error) => {
+      throw new Error(`${e.message} (last seen: ${seen})`);
+    });
+    assert.ok(view, 'a view once the condition held');
+    assert.equal(view.activity?.type, 'waitForApsJob');
+    assert.equal(view.status?.attempts, view.activity?.attempt);
+    assert.equal(view.executionStatus, 'RUNNING');
+    const result = await run.handle.result();
+    assert.equal(result.status, 'Running');
   });
 });
