@@ -3,7 +3,8 @@
  * `npm run docs` rewrites them; a test fails when the README is out of date.
  */
 import { SETTINGS } from '../config';
-import { defaultRulesMarkdownTable } from '../retry';
+import { defaultRulesMarkdownTable, DEFAULT_WAIT_OUTAGE, rulesMarkdownTable, waitOutageRule } from '../retry';
+import { parseDuration } from '../validation';
 
 /** Marker name → generated markdown. */
 export function generatedSections(): Record<string, string> {
@@ -15,7 +16,11 @@ export function generatedSections(): Record<string, string> {
         `| \`${s.name}\` | ${s.default ? `\`${s.default}\`` : '–'} | ${s.description.replace(/\|/g, '\\|')} |`,
     ),
   ].join('\n');
-  return { settings, 'default-rules': defaultRulesMarkdownTable() };
+  return {
+    settings,
+    'default-rules': defaultRulesMarkdownTable(),
+    'wait-rules': rulesMarkdownTable([waitOutageRule(parseDuration(DEFAULT_WAIT_OUTAGE, 'waitOutage'))]),
+  };
 }
 
 /** Replaces each `<!-- name:start -->…<!-- name:end -->` block of `text` with its section. */
