@@ -17,6 +17,7 @@ import {
 } from '../../src/api';
 import { superviseApsJob } from '../../src/workflows/supervise-aps-job';
 import { testEnv } from '../support/env';
+import { maybeRecordHistory } from '../support/histories';
 import { failureOf, startRun } from '../support/runs';
 import { eventually, startStack, type Stack } from '../support/stack';
 
@@ -120,6 +121,7 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
       assert.deepEqual(effectOrder(stack, apsJobId), ['StartApsJob', 'SuspendApsJob']);
       assert.equal(stack.emulator.job(apsJobId)?.status, 'Suspended');
       assert.equal((await handle.query(statusQuery)).phase, 'cancelled');
+      await maybeRecordHistory(handle, 'race-cancel-during-start');
     });
 
     it('deadline with onTimeout suspend: ApsJobTimeout, and the suspend comes after the start', async () => {
@@ -161,6 +163,7 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
         assert.deepEqual(effectOrder(stack, apsJobId), ['StartApsJob', 'SuspendApsJob']);
         assert.equal(stack.emulator.job(apsJobId)?.status, 'Suspended');
         assert.equal((await handle.query(supervisorStatusQuery)).phase, 'paused');
+        await maybeRecordHistory(handle, 'race-supervisor-pause-during-start');
       } finally {
         await handle.terminate().catch(() => undefined);
       }
@@ -188,6 +191,7 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
         .requests({ action: 'StartApsJob', apsJobId })
         .map((r) => Date.parse(r.time));
       assert.ok((starts[1] as number) - (starts[0] as number) >= 4000, `starts ${starts.join(', ')}`);
+      await maybeRecordHistory(handle, 'race-ambiguous-start-completed');
     });
 
     it('restarts a Failed job whose StartApsJob got a 503 that never took effect, without spending a restart', async () => {
@@ -270,6 +274,7 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
       const status = await handle.query(statusQuery);
       assert.equal(status.phase, 'cancelled');
       assert.equal(status.suspendError?.code, 'Forbidden.RAM');
+      await maybeRecordHistory(handle, 'race-cancel-suspend-refused');
     });
 
     it('deadline with onTimeout suspend and the suspend refused: still ApsJobTimeout, the refusal in the details', async () => {
@@ -284,6 +289,7 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
       const status = await handle.query(statusQuery);
       assert.equal(status.phase, 'failed');
       assert.equal(status.suspendError?.code, 'Forbidden.RAM');
+      await maybeRecordHistory(handle, 'race-timeout-suspend-refused');
     });
 
     it('a supervisor cancelled with onCancel suspend and the suspend refused: still cancelled', async () => {
