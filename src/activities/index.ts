@@ -344,6 +344,10 @@ export function createActivities(deps: ActivityDeps) {
             statusBefore: state.statusBefore,
           });
           return result(true, before.raw);
+        } else if (before.class === 'stopped') {
+          // Still suspended: started again at once, as before. A start that took effect shows at
+          // once, and a second call that reaches a live job does not run it twice (the API refuses
+          // or ignores it); only an ended job could run again, so only it is watched.
         } else {
           // Still the old status: either the start never took effect, or its read is stale. A
           // start that took effect leaves that status, so watch for a while before sending again.

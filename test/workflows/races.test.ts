@@ -14,7 +14,9 @@ import {
   supervisorStatusQuery,
   supervisorWorkflowId,
   type RunApsJobInput,
+  type SuperviseApsJobInput,
 } from '../../src/api';
+import type { JobScript } from '../../src/emulator';
 import { superviseApsJob } from '../../src/workflows/supervise-aps-job';
 import { testEnv } from '../support/env';
 import { maybeRecordHistory } from '../support/histories';
@@ -102,16 +104,29 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
     ...extra,
   });
 
+  /** A streaming job whose first StartApsJob is held START_LATENCY_MS before it takes effect. */
+  const addJobWithHeldStart = (apsJobId: string, script: Partial<JobScript> = {}): void => {
+    stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming', ...script });
+    stack.emulator.injectFault({
+      kind: 'latency',
+      latencyMs: START_LATENCY_MS,
+      action: 'StartApsJob',
+      apsJobId,
+    });
+  };
+
+  /** Starts superviseApsJob on the stack's task queue, under a workflow ID of its own. */
+  const startSupervisorRun = (input: SuperviseApsJobInput) =>
+    testEnv().client.workflow.start(superviseApsJob, {
+      taskQueue: stack.taskQueue,
+      workflowId: `${supervisorWorkflowId(region, input.apsJobId)}:${randomUUID()}`,
+      args: [input],
+    });
+
   describe('a cancel, pause or deadline while StartApsJob is in flight', () => {
     it('cancelled with onCancel suspend: the suspend comes after the start, and the job ends suspended', async () => {
       const apsJobId = newJobId();
-      stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming' });
-      stack.emulator.injectFault({
-        kind: 'latency',
-        latencyMs: START_LATENCY_MS,
-        action: 'StartApsJob',
-        apsJobId,
-      });
+      addJobWithHeldStart(apsJobId);
       const handle = await startRun(stack, base(apsJobId, { onCancel: 'suspend' }));
       await startInFlight(stack, handle, apsJobId);
       await handle.cancel();
@@ -126,13 +141,7 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
 
     it('deadline with onTimeout suspend: ApsJobTimeout, and the suspend comes after the start', async () => {
       const apsJobId = newJobId();
-      stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming', startingPolls: 50 });
-      stack.emulator.injectFault({
-        kind: 'latency',
-        latencyMs: START_LATENCY_MS,
-        action: 'StartApsJob',
-        apsJobId,
-      });
+      addJobWithHeldStart(apsJobId, { startingPolls: 50 });
       const handle = await startRun(stack, base(apsJobId, { timeout: '2s', onTimeout: 'suspend' }));
       const failure = await failureOf(handle);
       assert.equal(failure.type, 'ApsJobTimeout');
@@ -143,17 +152,12 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
 
     it('a supervisor paused during its start: the job ends suspended, after the start', async () => {
       const apsJobId = newJobId();
-      stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming' });
-      stack.emulator.injectFault({
-        kind: 'latency',
-        latencyMs: START_LATENCY_MS,
-        action: 'StartApsJob',
+      addJobWithHeldStart(apsJobId);
+      const handle = await startSupervisorRun({
+        regionId: region,
         apsJobId,
-      });
-      const handle = await testEnv().client.workflow.start(superviseApsJob, {
-        taskQueue: stack.taskQueue,
-        workflowId: `${supervisorWorkflowId(region, apsJobId)}:${randomUUID()}`,
-        args: [{ regionId: region, apsJobId, pollInterval: '1s', checkInterval: '1s' }],
+        pollInterval: '1s',
+        checkInterval: '1s',
       });
       try {
         await startInFlight(stack, handle, apsJobId);
@@ -296,10 +300,12 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
       const apsJobId = newJobId();
       stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming' });
       stack.emulator.injectFault({ kind: 'error', code: 'Forbidden.RAM', action: 'SuspendApsJob', apsJobId });
-      const handle = await testEnv().client.workflow.start(superviseApsJob, {
-        taskQueue: stack.taskQueue,
-        workflowId: `${supervisorWorkflowId(region, apsJobId)}:${randomUUID()}`,
-        args: [{ regionId: region, apsJobId, pollInterval: '1s', checkInterval: '1s', onCancel: 'suspend' }],
+      const handle = await startSupervisorRun({
+        regionId: region,
+        apsJobId,
+        pollInterval: '1s',
+        checkInterval: '1s',
+        onCancel: 'suspend',
       });
       await eventually(
         async () => (await handle.query(supervisorStatusQuery)).phase === 'running',
