@@ -225,8 +225,8 @@ describe('superviseApsJob (real dev server, real worker, emulator)', function ()
     assert.equal((await statusOf(apsJobId)).checkIntervalMs, 3_600_000);
     assert.equal((await statusOf(apsJobId)).checks, 0);
 
-    // One job, one supervisor: a second start joins the running one.
-    const again = await startSupervisor(testEnv().client, fastInput(apsJobId), {
+    // One job, one supervisor: a second start with the same input joins the running one.
+    const again = await startSupervisor(testEnv().client, fastInput(apsJobId, { checkInterval: '1h' }), {
       taskQueue: stack.taskQueue,
     });
     assert.equal(again.workflowId, supervisorWorkflowId(region, apsJobId));
