@@ -46,6 +46,9 @@ describe('runApsJob onJobFailure: restarts with backoff (real dev server, real w
       regionId: region,
       apsJobId,
       pollInterval: '1s',
+      // Each new life reads Failed at once, as a stale read of the old failure would: stoppedGrace
+      // is how long that is doubted.
+      stoppedGrace: '1s',
       onJobFailure: fastRestarts,
     });
     const result = await handle.result();
@@ -89,6 +92,9 @@ describe('runApsJob onJobFailure: restarts with backoff (real dev server, real w
       regionId: region,
       apsJobId,
       pollInterval: '1s',
+      // Each new life reads Failed at once, as a stale read of the old failure would: stoppedGrace
+      // is how long that is doubted.
+      stoppedGrace: '1s',
       onJobFailure: { ...fastRestarts, maxRestarts: 2 },
     });
     const failure = await failureOf(handle);

@@ -319,7 +319,11 @@ describe('superviseApsJob (real dev server, real worker, emulator)', function ()
       failAfterPolls: 0,
       errMessage: 'no such topic',
     });
-    const handle = await supervise(fastInput(apsJobId, { restartPolicy: { maxPerWindow: 2, window: '1h' } }));
+    // The job fails again at the first read after each restart, which reads the same as a stale
+    // Failed: stoppedGrace is how long that is doubted.
+    const handle = await supervise(
+      fastInput(apsJobId, { stoppedGrace: '1s', restartPolicy: { maxPerWindow: 2, window: '1h' } }),
+    );
     const failure = await failureOf(handle);
     assert.equal(failure.type, 'ApsJobFailed');
     assert.equal(failure.nonRetryable, true);
