@@ -234,8 +234,12 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
       restarts,
     };
   } catch (err) {
-    // A cancel that came while an activity ended otherwise (timed out, failed) is still a cancel.
-    if (isCancellation(err) || CancellationScope.current().consideredCancelled) {
+    // A cancel that came while an activity ended otherwise (timed out, failed) is still a cancel
+    // (runs of earlier releases failed then).
+    const cancelled =
+      isCancellation(err) ||
+      (CancellationScope.current().consideredCancelled && patched(Patches.startCancellationWaits));
+    if (cancelled) {
       setPhase('cancelled');
       if ((onCancelOverride ?? cfg.onCancel) === 'suspend') {
         await suspend('workflow cancelled');

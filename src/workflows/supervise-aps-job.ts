@@ -432,8 +432,12 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
   try {
     await supervise();
   } catch (err) {
-    // A cancel that came while an activity ended otherwise (timed out, failed) is still a cancel.
-    if (isCancellation(err) || CancellationScope.current().consideredCancelled) {
+    // A cancel that came while an activity ended otherwise (timed out, failed) is still a cancel
+    // (runs of earlier releases failed then).
+    const cancelled =
+      isCancellation(err) ||
+      (CancellationScope.current().consideredCancelled && patched(Patches.startCancellationWaits));
+    if (cancelled) {
       setPhase('cancelled');
       if (onCancel === 'suspend' && !status.paused) {
         setPhase('suspending');

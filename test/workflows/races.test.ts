@@ -174,6 +174,55 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
     });
   });
 
+  describe('a pause while a check is being retried', () => {
+    it('takes effect at once, not after the check rule gives up', async () => {
+      const apsJobId = newJobId();
+      stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming' });
+      const handle = await startSupervisorRun({
+        regionId: region,
+        apsJobId,
+        pollInterval: '1s',
+        checkInterval: '1s',
+        // A check that is throttled waits a minute between attempts, for up to 100 attempts.
+        retryRules: [
+          { errorEquals: ['Throttling.*'], maxAttempts: 100, initialInterval: '1m', jitter: 'none' },
+        ],
+      });
+      try {
+        await eventually(
+          async () => (await handle.query(supervisorStatusQuery)).phase === 'running',
+          20_000,
+          'running',
+        );
+        stack.emulator.injectFault({
+          kind: 'error',
+          code: 'Throttling.User',
+          action: 'DescribeApsJobDetail',
+          apsJobId,
+          times: 'unlimited',
+        });
+        await eventually(
+          () =>
+            stack.emulator
+              .requests({ action: 'DescribeApsJobDetail', apsJobId })
+              .some((r) => r.code === 'Throttling.User'),
+          20_000,
+          'a throttled check',
+        );
+        const t0 = Date.now();
+        const paused = await Promise.race([
+          handle.executeUpdate(pauseUpdate),
+          new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 15_000)),
+        ]);
+        assert.notEqual(paused, 'late', 'the pause waited behind the retried check');
+        assert.ok(Date.now() - t0 < 15_000);
+        assert.equal(stack.emulator.job(apsJobId)?.status, 'Suspended');
+      } finally {
+        await handle.terminate().catch(() => undefined);
+      }
+    });
+  });
+
   describe('an ambiguous start of a job that had already ended', () => {
     it('re-runs a COMPLETED batch job whose StartApsJob got a 503 that never took effect', async () => {
       const apsJobId = newJobId();
