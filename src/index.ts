@@ -4,6 +4,7 @@
  */
 export * from './api';
 export { normalizeRunInput, RUN_DEFAULTS, type NormalizedRunInput } from './input';
+export type { SuspendError } from './failures';
 export { InputValidationError } from './validation';
 export {
   connectClient,
@@ -11,6 +12,10 @@ export {
   jobRunHandle,
   describeJobRun,
   cancelJobRun,
+  startSupervisor,
+  ConflictingRunError,
+  OrchestratorConflictError,
+  INPUT_HASH_MEMO_KEY,
   type ConnectOverrides,
   type StartJobRunOptions,
   type StartedJobRun,
@@ -22,6 +27,8 @@ export { createApsWorker, runWorkerFromEnv, type ApsWorkerOptions } from './work
 export * from './aps';
 export {
   DEFAULT_RETRY_RULES,
+  DEFAULT_WAIT_OUTAGE,
+  waitDefaultRules,
   validateRetryRules,
   resolveRules,
   decideRetry,
