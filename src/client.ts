@@ -211,36 +211,66 @@ export async function startJobRun(
 ): Promise<StartedJobRun> {
   const cfg = normalizeRunInput(input);
   const workflowId = jobWorkflowId(cfg.regionId, cfg.apsJobId);
-  const supervisorId = supervisorWorkflowId(cfg.regionId, cfg.apsJobId);
-  const supervisorRun = await openRunId(client, supervisorId);
-  if (supervisorRun) {
+  const started = await startOrchestrator(client, opts, {
+    ref: cfg,
+    workflowId,
+    hash: inputHash('runApsJob', cfg),
+    stop: cancelRunCommand(cfg.regionId, cfg.apsJobId),
+    other: {
+      workflowId: supervisorWorkflowId(cfg.regionId, cfg.apsJobId),
+      kind: 'supervisor',
+      stop: stopSupervisorCommand(cfg.regionId, cfg.apsJobId),
+    },
+    start: (memo, typedSearchAttributes) =>
+      client.workflow.start(runApsJob, {
+        taskQueue: opts.taskQueue,
+        workflowId,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        memo,
+        typedSearchAttributes,
+      }),
+  });
+  return { ...started, workflowId };
+}
+
+/**
+ * Starts one of a job's two orchestrators (a run or a supervisor), or joins the one already open
+ * when it was started with the same input; refuses while the job's other orchestrator is open.
+ */
+async function startOrchestrator<H extends { firstExecutionRunId: string }>(
+  client: Client,
+  opts: StartJobRunOptions,
+  o: {
+    ref: { regionId: string; apsJobId: string };
+    workflowId: string;
+    /** The input hash, kept in the memo. */
+    hash: string;
+    /** How to stop this orchestrator (for the conflict message). */
+    stop: string;
+    /** The job's other orchestrator. */
+    other: { workflowId: string; kind: 'run' | 'supervisor'; stop: string };
+    start: (
+      memo: Record<string, unknown>,
+      typedSearchAttributes: SearchAttributePair[] | undefined,
+    ) => Promise<H>;
+  },
+): Promise<{ handle: H; searchAttributes: boolean }> {
+  const otherRun = await openRunId(client, o.other.workflowId);
+  if (otherRun) {
     throw new OrchestratorConflictError(
-      workflowId,
-      supervisorId,
-      supervisorRun,
-      'supervisor',
-      stopSupervisorCommand(cfg.regionId, cfg.apsJobId),
+      o.workflowId,
+      o.other.workflowId,
+      otherRun,
+      o.other.kind,
+      o.other.stop,
     );
   }
-  const hash = inputHash('runApsJob', cfg);
-  const started = await withSearchAttributeFallback(cfg, opts, (typedSearchAttributes) =>
-    client.workflow.start(runApsJob, {
-      taskQueue: opts.taskQueue,
-      workflowId,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      memo: { [INPUT_HASH_MEMO_KEY]: hash },
-      typedSearchAttributes,
-    }),
+  const started = await withSearchAttributeFallback(o.ref, opts, (typedSearchAttributes) =>
+    o.start({ [INPUT_HASH_MEMO_KEY]: o.hash }, typedSearchAttributes),
   );
-  await ensureSameInput(
-    client,
-    workflowId,
-    started.handle.firstExecutionRunId,
-    hash,
-    cancelRunCommand(cfg.regionId, cfg.apsJobId),
-  );
-  return { ...started, workflowId };
+  await ensureSameInput(client, o.workflowId, started.handle.firstExecutionRunId, o.hash, o.stop);
+  return started;
 }
 
 /**
@@ -419,36 +449,27 @@ export async function startSupervisor(
   }
   const cfg = normalizeSuperviseInput(input);
   const workflowId = supervisorWorkflowId(cfg.regionId, cfg.apsJobId);
-  const runWorkflowId = jobWorkflowId(cfg.regionId, cfg.apsJobId);
-  const openRun = await openRunId(client, runWorkflowId);
-  if (openRun) {
-    throw new OrchestratorConflictError(
-      workflowId,
-      runWorkflowId,
-      openRun,
-      'run',
-      cancelRunCommand(cfg.regionId, cfg.apsJobId),
-    );
-  }
-  const hash = inputHash('superviseApsJob', cfg);
-  const started = await withSearchAttributeFallback(cfg, opts, (typedSearchAttributes) =>
-    client.workflow.start(superviseApsJob, {
-      taskQueue: opts.taskQueue,
-      workflowId,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      // Continue-as-new keeps the memo, so a later run of the chain still carries the hash.
-      memo: { [INPUT_HASH_MEMO_KEY]: hash },
-      typedSearchAttributes,
-    }),
-  );
-  await ensureSameInput(
-    client,
+  const started = await startOrchestrator(client, opts, {
+    ref: cfg,
     workflowId,
-    started.handle.firstExecutionRunId,
-    hash,
-    stopSupervisorCommand(cfg.regionId, cfg.apsJobId),
-  );
+    hash: inputHash('superviseApsJob', cfg),
+    stop: stopSupervisorCommand(cfg.regionId, cfg.apsJobId),
+    other: {
+      workflowId: jobWorkflowId(cfg.regionId, cfg.apsJobId),
+      kind: 'run',
+      stop: cancelRunCommand(cfg.regionId, cfg.apsJobId),
+    },
+    // Continue-as-new keeps the memo, so a later run of the chain still carries the hash.
+    start: (memo, typedSearchAttributes) =>
+      client.workflow.start(superviseApsJob, {
+        taskQueue: opts.taskQueue,
+        workflowId,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        memo,
+        typedSearchAttributes,
+      }),
+  });
   return { ...started, workflowId };
 }
 
