@@ -395,6 +395,41 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
     });
   });
 
+  describe('a supervisor and a status outside the known table', () => {
+    it('does not restart a running job that reads Failover: it watches it for the settle window', async () => {
+      const apsJobId = newJobId();
+      stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming' });
+      const handle = await startSupervisorRun({
+        regionId: region,
+        apsJobId,
+        pollInterval: '1s',
+        checkInterval: '1s',
+        settleWindow: '1m',
+        restartPolicy: { initialInterval: '100ms' },
+      });
+      try {
+        await eventually(
+          async () => (await handle.query(supervisorStatusQuery)).phase === 'running',
+          20_000,
+          'running',
+        );
+        stack.emulator.setJobStatus(apsJobId, 'Failover');
+        const readsBefore = stack.emulator.calls({ action: 'DescribeApsJobDetail', apsJobId });
+        await eventually(
+          () => stack.emulator.calls({ action: 'DescribeApsJobDetail', apsJobId }) >= readsBefore + 4,
+          20_000,
+          'four reads of Failover',
+        );
+        assert.equal(stack.emulator.calls({ action: 'StartApsJob', apsJobId }), 1, 'only the first start');
+        const status = await handle.query(supervisorStatusQuery);
+        assert.equal(status.totalRestarts, 0);
+        assert.equal(status.lastFailure, undefined);
+      } finally {
+        await handle.terminate().catch(() => undefined);
+      }
+    });
+  });
+
   describe('failure types near the deadline', () => {
     it('a permanent error that arrives after the deadline keeps its code', async () => {
       const apsJobId = newJobId();
