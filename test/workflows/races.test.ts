@@ -123,6 +123,24 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
       args: [input],
     });
 
+  /** Starts a supervisor, waits until it runs the job, runs `body`, and terminates it after. */
+  const withRunningSupervisor = async (
+    input: SuperviseApsJobInput,
+    body: (handle: WorkflowHandle<typeof superviseApsJob>) => Promise<void>,
+  ): Promise<void> => {
+    const handle = await startSupervisorRun(input);
+    try {
+      await eventually(
+        async () => (await handle.query(supervisorStatusQuery)).phase === 'running',
+        20_000,
+        'running',
+      );
+      await body(handle);
+    } finally {
+      await handle.terminate().catch(() => undefined);
+    }
+  };
+
   describe('a cancel, pause or deadline while StartApsJob is in flight', () => {
     it('cancelled with onCancel suspend: the suspend comes after the start, and the job ends suspended', async () => {
       const apsJobId = newJobId();
@@ -178,48 +196,43 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
     it('takes effect at once, not after the check rule gives up', async () => {
       const apsJobId = newJobId();
       stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming' });
-      const handle = await startSupervisorRun({
-        regionId: region,
-        apsJobId,
-        pollInterval: '1s',
-        checkInterval: '1s',
-        // A check that is throttled waits a minute between attempts, for up to 100 attempts.
-        retryRules: [
-          { errorEquals: ['Throttling.*'], maxAttempts: 100, initialInterval: '1m', jitter: 'none' },
-        ],
-      });
-      try {
-        await eventually(
-          async () => (await handle.query(supervisorStatusQuery)).phase === 'running',
-          20_000,
-          'running',
-        );
-        stack.emulator.injectFault({
-          kind: 'error',
-          code: 'Throttling.User',
-          action: 'DescribeApsJobDetail',
+      await withRunningSupervisor(
+        {
+          regionId: region,
           apsJobId,
-          times: 'unlimited',
-        });
-        await eventually(
-          () =>
-            stack.emulator
-              .requests({ action: 'DescribeApsJobDetail', apsJobId })
-              .some((r) => r.code === 'Throttling.User'),
-          20_000,
-          'a throttled check',
-        );
-        const t0 = Date.now();
-        const paused = await Promise.race([
-          handle.executeUpdate(pauseUpdate),
-          new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 15_000)),
-        ]);
-        assert.notEqual(paused, 'late', 'the pause waited behind the retried check');
-        assert.ok(Date.now() - t0 < 15_000);
-        assert.equal(stack.emulator.job(apsJobId)?.status, 'Suspended');
-      } finally {
-        await handle.terminate().catch(() => undefined);
-      }
+          pollInterval: '1s',
+          checkInterval: '1s',
+          // A check that is throttled waits a minute between attempts, for up to 100 attempts.
+          retryRules: [
+            { errorEquals: ['Throttling.*'], maxAttempts: 100, initialInterval: '1m', jitter: 'none' },
+          ],
+        },
+        async (handle) => {
+          stack.emulator.injectFault({
+            kind: 'error',
+            code: 'Throttling.User',
+            action: 'DescribeApsJobDetail',
+            apsJobId,
+            times: 'unlimited',
+          });
+          await eventually(
+            () =>
+              stack.emulator
+                .requests({ action: 'DescribeApsJobDetail', apsJobId })
+                .some((r) => r.code === 'Throttling.User'),
+            20_000,
+            'a throttled check',
+          );
+          const t0 = Date.now();
+          const paused = await Promise.race([
+            handle.executeUpdate(pauseUpdate),
+            new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), 15_000)),
+          ]);
+          assert.notEqual(paused, 'late', 'the pause waited behind the retried check');
+          assert.ok(Date.now() - t0 < 15_000);
+          assert.equal(stack.emulator.job(apsJobId)?.status, 'Suspended');
+        },
+      );
     });
   });
 
@@ -399,34 +412,29 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
     it('does not restart a running job that reads Failover: it watches it for the settle window', async () => {
       const apsJobId = newJobId();
       stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming' });
-      const handle = await startSupervisorRun({
-        regionId: region,
-        apsJobId,
-        pollInterval: '1s',
-        checkInterval: '1s',
-        settleWindow: '1m',
-        restartPolicy: { initialInterval: '100ms' },
-      });
-      try {
-        await eventually(
-          async () => (await handle.query(supervisorStatusQuery)).phase === 'running',
-          20_000,
-          'running',
-        );
-        stack.emulator.setJobStatus(apsJobId, 'Failover');
-        const readsBefore = stack.emulator.calls({ action: 'DescribeApsJobDetail', apsJobId });
-        await eventually(
-          () => stack.emulator.calls({ action: 'DescribeApsJobDetail', apsJobId }) >= readsBefore + 4,
-          20_000,
-          'four reads of Failover',
-        );
-        assert.equal(stack.emulator.calls({ action: 'StartApsJob', apsJobId }), 1, 'only the first start');
-        const status = await handle.query(supervisorStatusQuery);
-        assert.equal(status.totalRestarts, 0);
-        assert.equal(status.lastFailure, undefined);
-      } finally {
-        await handle.terminate().catch(() => undefined);
-      }
+      await withRunningSupervisor(
+        {
+          regionId: region,
+          apsJobId,
+          pollInterval: '1s',
+          checkInterval: '1s',
+          settleWindow: '1m',
+          restartPolicy: { initialInterval: '100ms' },
+        },
+        async (handle) => {
+          stack.emulator.setJobStatus(apsJobId, 'Failover');
+          const readsBefore = stack.emulator.calls({ action: 'DescribeApsJobDetail', apsJobId });
+          await eventually(
+            () => stack.emulator.calls({ action: 'DescribeApsJobDetail', apsJobId }) >= readsBefore + 4,
+            20_000,
+            'four reads of Failover',
+          );
+          assert.equal(stack.emulator.calls({ action: 'StartApsJob', apsJobId }), 1, 'only the first start');
+          const status = await handle.query(supervisorStatusQuery);
+          assert.equal(status.totalRestarts, 0);
+          assert.equal(status.lastFailure, undefined);
+        },
+      );
     });
   });
 
