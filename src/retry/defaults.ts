@@ -137,7 +137,19 @@ export function waitOutageRule(waitOutageMs: number): RetryRule {
   )[0] as RetryRule;
 }
 
+// Built once per waitOutage value: every poll asks for them, and a run's value never changes.
+const waitDefaultsByOutage = new Map<number, RetryRule[]>();
+
 /** The built-in rules in force while a job is waited on: `transient` gives way to `wait-outage`. */
 export function waitDefaultRules(waitOutageMs: number): RetryRule[] {
-  return DEFAULT_RETRY_RULES.map((r) => (r.name === 'transient' ? waitOutageRule(waitOutageMs) : r));
+  let rules = waitDefaultsByOutage.get(waitOutageMs);
+  if (!rules) {
+    rules = deepFreeze(
+      DEFAULT_RETRY_RULES.map((r) => (r.name === 'transient' ? waitOutageRule(waitOutageMs) : r)),
+    );
+    // Runs choose their own value: keep the cache small however many they choose.
+    if (waitDefaultsByOutage.size >= 32) waitDefaultsByOutage.clear();
+    waitDefaultsByOutage.set(waitOutageMs, rules);
+  }
+  return rules;
 }
