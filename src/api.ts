@@ -18,6 +18,16 @@ export type OnStopAction = 'suspend' | 'leave';
 /** A duration as a Temporal duration string (`'30s'`, `'5m'`) or milliseconds. */
 export type DurationInput = string | number;
 
+/** An adaptive poll interval: starts at `initial` and grows by `coefficient` per read up to `max`. */
+export interface AdaptivePollInterval {
+  /** Delay after the first read (default `5s`, at least `1s`). */
+  initial?: DurationInput;
+  /** The delay never grows past this (default `2m`). */
+  max?: DurationInput;
+  /** Growth per read, from 1 to 10 (default `1.25`). */
+  coefficient?: number;
+}
+
 /** Input of {@link runApsJob}. */
 export interface RunApsJobInput {
   /** Region, e.g. `cn-hangzhou`. */
@@ -26,8 +36,12 @@ export interface RunApsJobInput {
   apsJobId: string;
   /** `running` (streaming jobs, default) or `completed` (batch jobs). */
   target?: JobTarget;
-  /** How often to read the job status while waiting (default `30s`). */
-  pollInterval?: DurationInput;
+  /**
+   * How often to read the job status while waiting (default `30s`), or an adaptive interval
+   * `{ initial, max, coefficient }` (defaults `5s`, `2m`, `1.25`): the delay after the n-th read is
+   * min(max, initial × coefficient^(n − 1)).
+   */
+  pollInterval?: DurationInput | AdaptivePollInterval;
   /** Overall deadline from the workflow start (default `24h`). */
   timeout?: DurationInput;
   /** Suspend the job when the workflow is cancelled (default `leave`). */

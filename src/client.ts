@@ -342,6 +342,45 @@ export interface JobRunView {
   closeTime?: Date;
 }
 
+/** What a pending activity's heartbeat says about a wait held in process. */
+interface LiveWait {
+  /** The start took effect and the activity now waits (a start that waits in the same attempt). */
+  waiting: boolean;
+  /** Reads made so far. */
+  polls?: number;
+  /** The raw status last read. */
+  lastStatus?: string;
+}
+
+/**
+ * Reads a pending activity's heartbeat details: a start that waits in the same attempt says
+ * `started` once the start took effect, and a wait counts its reads (`polls`) and logs the status
+ * last read (`lastLogged`). Undefined when the details say nothing of the kind.
+ */
+export function liveWaitOf(pending: {
+  activityType?: { name?: string | null } | null;
+  heartbeatDetails?: { payloads?: Parameters<typeof defaultPayloadConverter.fromPayload>[0][] | null } | null;
+}): LiveWait | undefined {
+  const payload = pending.heartbeatDetails?.payloads?.[0];
+  if (!payload) return undefined;
+  let d: Record<string, unknown> | undefined;
+  try {
+    d = defaultPayloadConverter.fromPayload<Record<string, unknown>>(payload);
+  } catch {
+    return undefined;
+  }
+  if (typeof d !== 'object' || d === null) return undefined;
+  const type = pending.activityType?.name;
+  const wait = (type === 'startApsJob' ? d.wait : d) as Record<string, unknown> | undefined;
+  const waiting = type === 'startApsJob' ? d.started !== undefined : type === 'waitForApsJob';
+  if (!waiting || typeof wait !== 'object' || wait === null) return waiting ? { waiting } : undefined;
+  return {
+    waiting,
+    ...(typeof wait.polls === 'number' ? { polls: wait.polls } : {}),
+    ...(typeof wait.lastLogged === 'string' ? { lastStatus: wait.lastLogged } : {}),
+  };
+}
+
 /** Describes a job's run (workflow status, query, pending activity). */
 export async function describeJobRun(
   client: Client,
@@ -364,9 +403,16 @@ export async function describeJobRun(
   }
   const pending = desc.raw.pendingActivities?.[0];
   // The workflow hears of an activity's attempts only when the activity returns, so while one is
-  // pending (a wait retries its poll for as long as the job is not ready) the server's count is
-  // the live one.
-  if (pending && view.status) view.status = { ...view.status, attempts: pending.attempt ?? 1 };
+  // pending the server's side is the live one: the attempt count of a wait that retries its poll,
+  // or the reads counted in the heartbeat of a wait held in process.
+  const live = pending ? liveWaitOf(pending) : undefined;
+  if (pending && view.status) {
+    view.status = {
+      ...view.status,
+      attempts: live?.polls ?? pending.attempt ?? 1,
+      ...(live?.waiting && view.status.phase === 'starting' ? { phase: 'waiting' as const } : {}),
+    };
+  }
   if (pending) {
     const failure = pending.lastFailure;
     let lastJobStatus: string | undefined;
@@ -379,6 +425,7 @@ export async function describeJobRun(
         // Details from another converter: leave the status out.
       }
     }
+    lastJobStatus = live?.lastStatus ?? lastJobStatus;
     const next = pending.nextAttemptScheduleTime?.seconds;
     view.activity = {
       type: pending.activityType?.name ?? 'unknown',

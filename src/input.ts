@@ -2,6 +2,7 @@
  * Validation of runApsJob's and superviseApsJob's inputs, shared by the workflows (first thing
  * they do), the client helpers and the CLI (before anything is started). Pure: safe in workflow code.
  */
+import type { PollSchedule } from './activities/poll-schedule';
 import type {
   JobRestart,
   JobTarget,
@@ -30,8 +31,10 @@ export interface NormalizedRunInput {
   apsJobId: string;
   /** Target state. */
   target: JobTarget;
-  /** Poll interval, ms. */
+  /** Poll interval, ms (with `pollSchedule`: its first delay). */
   pollIntervalMs: number;
+  /** An adaptive poll interval, when `pollInterval` is `{ initial, max, coefficient }`. */
+  pollSchedule?: PollSchedule;
   /** Deadline from the workflow start, ms. */
   timeoutMs: number;
   /** Action on cancellation. */
@@ -133,10 +136,7 @@ export function normalizeRunInput(input: unknown): NormalizedRunInput {
   const target = validateEnum(raw.target ?? RUN_DEFAULTS.target, 'target', ['running', 'completed'] as const);
   // The server does not hand out an activity retry sooner than about a second after the failure,
   // so a shorter interval would only be a promise it cannot keep.
-  const pollIntervalMs = parseDuration(raw.pollInterval ?? RUN_DEFAULTS.pollInterval, 'pollInterval', {
-    minMs: 1000,
-    maxMs: 24 * 3_600_000,
-  });
+  const { pollIntervalMs, pollSchedule } = normalizePollInterval(raw.pollInterval);
   const timeoutMs = parseDuration(raw.timeout ?? RUN_DEFAULTS.timeout, 'timeout', {
     minMs: 1000,
     maxMs: 366 * 86_400_000,
@@ -181,6 +181,7 @@ export function normalizeRunInput(input: unknown): NormalizedRunInput {
     apsJobId,
     target,
     pollIntervalMs,
+    ...(pollSchedule ? { pollSchedule } : {}),
     timeoutMs,
     onCancel,
     onTimeout,
@@ -191,6 +192,49 @@ export function normalizeRunInput(input: unknown): NormalizedRunInput {
     settleWindowMs,
     waitOutageMs,
   };
+}
+
+const POLL_INTERVAL_BOUNDS = { minMs: 1000, maxMs: 24 * 3_600_000 };
+
+/**
+ * Validates runApsJob's `pollInterval`: a duration, or `{ initial, max, coefficient }` for an
+ * adaptive interval (the delay after the n-th read is min(max, initial × coefficient^(n − 1))).
+ */
+export function normalizePollInterval(value: unknown): {
+  pollIntervalMs: number;
+  pollSchedule?: PollSchedule;
+} {
+  // The server does not hand out an activity retry sooner than about a second after the failure,
+  // so a shorter interval would only be a promise it cannot keep.
+  if (typeof value !== 'object' || value === null) {
+    return {
+      pollIntervalMs: parseDuration(value ?? RUN_DEFAULTS.pollInterval, 'pollInterval', POLL_INTERVAL_BOUNDS),
+    };
+  }
+  const obj = validateObject(value, 'pollInterval', ['initial', 'max', 'coefficient']);
+  const initialMs = parseDuration(obj.initial ?? '5s', 'pollInterval.initial', POLL_INTERVAL_BOUNDS);
+  const maxMs = parseDuration(obj.max ?? '2m', 'pollInterval.max', POLL_INTERVAL_BOUNDS);
+  if (maxMs < initialMs) {
+    throw new InputValidationError(
+      'pollInterval.max',
+      `a duration no shorter than pollInterval.initial (${formatMs(initialMs)})`,
+      describeValue(obj.max ?? '2m'),
+    );
+  }
+  const coefficient = obj.coefficient ?? 1.25;
+  if (
+    typeof coefficient !== 'number' ||
+    !Number.isFinite(coefficient) ||
+    coefficient < 1 ||
+    coefficient > 10
+  ) {
+    throw new InputValidationError(
+      'pollInterval.coefficient',
+      'a number from 1 to 10, e.g. 1.25',
+      describeValue(coefficient),
+    );
+  }
+  return { pollIntervalMs: initialMs, pollSchedule: { initialMs, maxMs, coefficient } };
 }
 
 /** Checks that `value` is a plain object with only `known` keys; returns it. */

@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { createActivities, type ActivityObservers } from './activities';
+import { AsyncCompletionClient } from '@temporalio/client';
+import { createActivities, InProcessWaiter, type ActivityObservers } from './activities';
 import { checkCredentials, createApsApi, type ApsClientOptions } from './aps/client';
 import type { ApsApi } from './aps/types';
 import {
@@ -42,11 +43,40 @@ export interface ApsWorkerOptions {
   identity?: string;
   /** Cache and slot sizes; each unset one takes its `DEFAULT_WORKER_TUNING` value. */
   tuning?: Partial<WorkerTuning>;
+  /** Hold waits in process between reads (default true); false makes every read one attempt. */
+  inProcessWaits?: boolean;
 }
 
-/** Creates the worker with the package's workflows and activities. */
+/**
+ * The worker's in-process waiter on its own connection: waits are completed, heartbeated and handed
+ * back through it. Close it after the worker stopped and before the connection closes.
+ */
+export function createInProcessWaiter(
+  connection: NativeConnection,
+  namespace = 'default',
+  maxConcurrentSteps?: number,
+): InProcessWaiter {
+  return new InProcessWaiter({
+    completion: new AsyncCompletionClient({ connection, namespace }),
+    ...(maxConcurrentSteps !== undefined ? { maxConcurrentSteps } : {}),
+  });
+}
+
+/**
+ * Creates the worker with the package's workflows and activities. Its `run()` also hands back the
+ * waits it holds in process when the worker stops, so another worker takes them over at once.
+ */
 export async function createApsWorker(opts: ApsWorkerOptions): Promise<Worker> {
-  return Worker.create({
+  const tuning = resolveWorkerTuning(opts.tuning);
+  const waiter =
+    opts.inProcessWaits === false
+      ? undefined
+      : createInProcessWaiter(
+          opts.connection,
+          opts.namespace ?? 'default',
+          tuning.maxConcurrentActivityTaskExecutions,
+        );
+  const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue,
@@ -54,9 +84,25 @@ export async function createApsWorker(opts: ApsWorkerOptions): Promise<Worker> {
     ...(opts.workflowBundlePath
       ? { workflowBundle: { codePath: opts.workflowBundlePath } }
       : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({ aps: opts.aps, workerRules: opts.workerRules, observers: opts.observers }),
-    ...resolveWorkerTuning(opts.tuning),
+    activities: createActivities({
+      aps: opts.aps,
+      workerRules: opts.workerRules,
+      observers: opts.observers,
+      ...(waiter ? { waiter } : {}),
+    }),
+    ...tuning,
   });
+  if (waiter) {
+    const run = worker.run.bind(worker);
+    worker.run = async () => {
+      try {
+        await run();
+      } finally {
+        await waiter.close();
+      }
+    };
+  }
+  return worker;
 }
 
 /** Validates the worker-wide rules from the environment; a bad rule is a {@link ConfigError}. */

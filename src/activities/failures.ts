@@ -42,7 +42,7 @@ export function toApsError(err: unknown): ApsError {
 /**
  * Applies the rules to an API error, saves the updated counters as heartbeat details (the SDK
  * sends the last details along with the failure, so the next attempt and a restarted worker see
- * them) and returns the failure to throw. `minDelayMs` keeps a retry from coming sooner than that
+ * them; `save` does it for a wait held in process) and returns the failure to throw. `minDelayMs` keeps a retry from coming sooner than that
  * (polling never speeds up because of an error).
  */
 export function apiFailure(
@@ -53,7 +53,8 @@ export function apiFailure(
   minDelayMs = 0,
   now: () => number = Date.now,
   random: () => number = Math.random,
-): { failure: ApplicationFailure; decision: RetryDecision } {
+  save: (details: Record<string, unknown>) => void = heartbeat,
+): { failure: ApplicationFailure; decision: RetryDecision; delayMs?: number } {
   const decision = decideRetry({
     rules,
     error: { code: error.code, retryClass: error.retryClass },
@@ -62,7 +63,7 @@ export function apiFailure(
     random,
   });
   const delayMs = decision.retry ? Math.max(decision.delayMs ?? 0, minDelayMs) : undefined;
-  heartbeat({ ...saveExtra, counters: decision.counters });
+  save({ ...saveExtra, counters: decision.counters });
   const details: ApiFailureDetails = {
     code: error.code,
     httpStatus: error.httpStatus,
@@ -81,7 +82,7 @@ export function apiFailure(
     nextRetryDelay: delayMs,
     details: [details],
   });
-  return { failure, decision };
+  return { failure, decision, ...(delayMs !== undefined ? { delayMs } : {}) };
 }
 
 /** A BENIGN "not there yet" failure: retried after `delayMs`, logged at debug, no failure metrics. */

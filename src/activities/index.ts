@@ -3,8 +3,8 @@
  * and a suspend.
  * Created by closure over their dependencies; they never read `process.env`.
  */
-import { activityInfo, Context, heartbeat, log } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { activityInfo, CompleteAsyncError, Context, heartbeat, log } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, type Logger } from '@temporalio/common';
 import type { ApsApi, ApsError, JobRef, JobStatus, StatusClass } from '../aps/types';
 import { resolveRules, validateRetryRules, waitDefaultRules } from '../retry';
 import type { RetryRule, RetryRuleInput, RuleCounters } from '../retry/types';
@@ -12,6 +12,16 @@ import { InputValidationError, validateApsJobId, validateRegionId } from '../val
 import { FailureTypes, type JobTarget } from '../api';
 import type { JobFailedDetails } from '../failures';
 import { apiFailure, invalidInputFailure, notReadyFailure, toApsError } from './failures';
+import { pollDelayMs, type PollSchedule } from './poll-schedule';
+import type { InProcessWaiter, WaitOutcome } from './waiter';
+
+export { InProcessWaiter, type InProcessWaiterOptions, type WaiterStats } from './waiter';
+export { pollDelayMs, type PollSchedule } from './poll-schedule';
+
+/** Longest delay between reads that a wait holds in process; longer ones go back to the server. */
+export const IN_PROCESS_MAX_DELAY_MS = 60_000;
+/** Margin kept before an attempt's own timeouts when a wait is held in process, ms. */
+const IN_PROCESS_MARGIN_MS = 10_000;
 
 /** Observers for metrics; every field optional. */
 export interface ActivityObservers {
@@ -35,6 +45,12 @@ export interface ActivityDeps {
   now?: () => number;
   /** Jitter source (tests). */
   random?: () => number;
+  /**
+   * The worker's in-process waiter: with it, a wait whose attempt has a heartbeat timeout is held
+   * in process between reads (no slot, no server round trip per read); without it, every read is
+   * one attempt.
+   */
+  waiter?: InProcessWaiter;
 }
 
 /** Input of {@link Activities.startApsJob}. */
@@ -54,7 +70,19 @@ export interface StartApsJobInput extends JobRef {
   notAfter?: number;
   /** Unknown statuses the run already reported (each is reported once per run). */
   unknownReported?: string[];
+  /**
+   * Wait for the target in the same attempt, once the job is started: the result then carries
+   * `reached`, or `waitState` when the wait is handed back to {@link Activities.waitForApsJob}
+   * (a worker without an in-process waiter returns neither).
+   */
+  wait?: StartThenWait;
 }
+
+/** The wait that follows a start in the same attempt (see {@link StartApsJobInput.wait}). */
+export type StartThenWait = Pick<
+  WaitForApsJobInput,
+  'pollIntervalMs' | 'pollSchedule' | 'stoppedGraceMs' | 'waitOutageMs' | 'inProcess'
+>;
 
 /** Result of {@link Activities.startApsJob}. */
 export interface StartApsJobResult {
@@ -73,14 +101,41 @@ export interface StartApsJobResult {
   statusBefore?: string;
   /** Unknown statuses reported so far in the run (this one's included). */
   unknownReported?: string[];
+  /** With {@link StartApsJobInput.wait}: the target was reached in the same attempt. */
+  reached?: WaitForApsJobResult;
+  /** With {@link StartApsJobInput.wait}: the wait was handed back; `waitForApsJob` resumes from it. */
+  waitState?: WaitResume;
+}
+
+/** Where a wait handed back by a start resumes (see {@link WaitForApsJobInput.resume}). */
+export interface WaitResume {
+  /** Reads made so far. */
+  polls: number;
+  /** Epoch ms since when the job has looked stopped. */
+  stoppedSince?: number;
+  /** The job was seen in a status other than `statusBefore`. */
+  leftBefore?: boolean;
+  /** Epoch ms since when the job has read `statusBefore` after our start. */
+  staleSince?: number;
+  /** The raw status last logged. */
+  lastLogged?: string;
 }
 
 /** Input of {@link Activities.waitForApsJob}. */
 export interface WaitForApsJobInput extends JobRef {
   /** Target state. */
   target: JobTarget;
-  /** Delay between reads, ms. */
+  /** Delay between reads, ms (the fixed interval; `pollSchedule` overrides it). */
   pollIntervalMs: number;
+  /** An adaptive interval: the delay grows from `initialMs` by `coefficient` per read up to `maxMs`. */
+  pollSchedule?: PollSchedule;
+  /**
+   * Hold the wait in process between reads for at most `windowMs` per attempt, when the worker has
+   * an in-process waiter and the attempt a heartbeat timeout (absent: one read per attempt).
+   */
+  inProcess?: { windowMs: number };
+  /** State handed back by a start that waited first ({@link StartApsJobResult.waitState}). */
+  resume?: WaitResume;
   /** How long the job may look stopped before that is final (a fresh start may read stale), ms. */
   stoppedGraceMs: number;
   /** Workflow-level rules. */
@@ -156,11 +211,17 @@ interface StartState {
   unmovedSince?: number;
   /** Unknown statuses reported in the run. */
   unknownReported?: string[];
+  /** The start took effect (or the job was found running): the attempt only waits now. */
+  started?: StartApsJobResult;
+  /** The wait's state after the start, when {@link StartApsJobInput.wait} is given. */
+  wait?: WaitState;
 }
 
 /** Heartbeat details of the wait activity. */
 interface WaitState {
   counters: RuleCounters;
+  /** Reads made so far (absent in older details: the attempt number counts them). */
+  polls?: number;
   /** Epoch ms since when the job has looked stopped. */
   stoppedSince?: number;
   /** The raw status last logged, so each new status is logged once. */
@@ -219,22 +280,44 @@ export function createActivities(deps: ActivityDeps) {
     return { rules, prior, counters: prior.counters ?? {} };
   };
 
-  const fail = (
+  /** Where a step saves its state and logs: the activity's context, or a wait held in process. */
+  interface Io {
+    log: Logger;
+    save: (details: Record<string, unknown>) => void;
+    attempt: number;
+  }
+  const activityIo = (): Io => {
+    const ctx = Context.current();
+    return { log: ctx.log, save: (d) => ctx.heartbeat(d), attempt: ctx.info.attempt };
+  };
+
+  /** Applies the rules to an API error: the failure to throw, and the retry delay when it retries. */
+  const decide = (
     action: string,
     error: ApsError,
     rules: RetryRule[],
     counters: RuleCounters,
     extra: Record<string, unknown>,
     minDelayMs = 0,
-  ): ApplicationFailure => {
-    const { failure, decision } = apiFailure(error, rules, { counters }, extra, minDelayMs, now, random);
+    io: Io = activityIo(),
+  ): { failure: ApplicationFailure; delayMs?: number } => {
+    const { failure, decision, delayMs } = apiFailure(
+      error,
+      rules,
+      { counters },
+      extra,
+      minDelayMs,
+      now,
+      random,
+      io.save,
+    );
     observers?.onRetryDecision?.({
       action,
       code: error.code,
       rule: decision.ruleName,
       retry: decision.retry,
     });
-    log.warn(`${action} failed`, {
+    io.log.warn(`${action} failed`, {
       code: error.code,
       httpStatus: error.httpStatus,
       requestId: error.requestId,
@@ -242,24 +325,29 @@ export function createActivities(deps: ActivityDeps) {
       retry: decision.retry,
       rule: decision.ruleName,
       reason: decision.reason,
-      attempt: activityInfo().attempt,
+      attempt: io.attempt,
     });
-    return failure;
+    return { failure, ...(decision.retry ? { delayMs } : {}) };
   };
+  const fail = (...args: Parameters<typeof decide>): ApplicationFailure => decide(...args).failure;
 
   /**
    * Warns about a status outside the known table, once per status and run (`reported` travels in
    * heartbeat details and from one activity to the next); returns the updated list.
    */
-  const noteUnknown = (status: JobStatus, reported: string[] | undefined): string[] | undefined => {
+  const noteUnknown = (
+    status: JobStatus,
+    reported: string[] | undefined,
+    logger: Logger = log,
+  ): string[] | undefined => {
     if (status.class !== 'unknown' || reported?.includes(status.raw)) return reported;
-    log.warn('job reports a status outside the known table: treated as not ready', { status: status.raw });
+    logger.warn('job reports a status outside the known table: treated as not ready', { status: status.raw });
     observers?.onUnknownStatus?.({ status: status.raw });
     return [...(reported ?? []), status.raw];
   };
 
   /** Best-effort lookup of a job's ErrMessage (DescribeApsJobs has it; the detail call does not). */
-  const findErrMessage = async (ref: JobRef): Promise<string | undefined> => {
+  const findErrMessage = async (ref: JobRef, logger: Logger = log): Promise<string | undefined> => {
     try {
       for (let page = 1; page <= ERR_MESSAGE_MAX_PAGES; page++) {
         const res = await aps.listJobs({ regionId: ref.regionId, pageNumber: page, pageSize: 100 });
@@ -268,9 +356,447 @@ export function createActivities(deps: ActivityDeps) {
         if (page * res.pageSize >= res.totalCount || res.jobs.length === 0) return undefined;
       }
     } catch (err) {
-      log.warn('could not read the failed job ErrMessage', { code: toApsError(err).code });
+      logger.warn('could not read the failed job ErrMessage', { code: toApsError(err).code });
     }
     return undefined;
+  };
+
+  /** One read of a wait. */
+  type ReadOutcome =
+    | { kind: 'reached'; result: WaitForApsJobResult }
+    | { kind: 'again'; delayMs: number; why: string; status?: string; failure?: ApplicationFailure };
+
+  /**
+   * One status read of a wait: the target reached, or the delay until the next read (not there
+   * yet, or a failed read that the rules retry, with its failure). Throws the wait's final
+   * failures: `ApsJobFailed`, `ApsJobStopped`, and API errors the rules give up on. Updates `state`.
+   */
+  const readOnce = async (
+    input: WaitForApsJobInput,
+    rules: RetryRule[],
+    state: WaitState,
+    io: Io,
+  ): Promise<ReadOutcome> => {
+    const ref: JobRef = { regionId: input.regionId, apsJobId: input.apsJobId };
+    const polls = (state.polls ?? 0) + 1;
+    state.polls = polls;
+    const interval = pollDelayMs(input.pollIntervalMs, input.pollSchedule, polls);
+    let status: JobStatus;
+    try {
+      status = (await aps.describeJob(ref)).status;
+    } catch (err) {
+      // Throttling and outages slow polling down (never below the poll interval) instead of failing it.
+      const { failure, delayMs } = decide(
+        'DescribeApsJobDetail',
+        toApsError(err),
+        rules,
+        state.counters,
+        { ...state },
+        interval,
+        {
+          ...io,
+          save: (d) => {
+            state.counters = d.counters as RuleCounters;
+            io.save(d);
+          },
+        },
+      );
+      if (delayMs === undefined) throw failure;
+      return { kind: 'again', delayMs, why: failure.message, failure };
+    }
+    // Budgets count consecutive failures while waiting: a good read resets them.
+    state.counters = {};
+    const staleSince = state.staleSince;
+    state.staleSince = undefined;
+    state.unknownReported = noteUnknown(status, state.unknownReported ?? input.unknownReported, io.log);
+    if (status.raw !== state.lastLogged) {
+      io.log.info('job status', { status: status.raw, class: status.class, polls });
+      state.lastLogged = status.raw;
+    }
+    const notReady = (why: string): ReadOutcome => ({
+      kind: 'again',
+      delayMs: interval,
+      why,
+      status: status.raw,
+    });
+
+    if (input.statusBefore !== undefined && !state.leftBefore) {
+      if (!sameStatus(status.raw, input.statusBefore)) {
+        state.leftBefore = true;
+      } else if (status.class === 'completed' || status.class === 'failed') {
+        const since = staleSince ?? now();
+        if (now() - since < input.stoppedGraceMs) {
+          state.staleSince = since;
+          return notReady(
+            `job still reads ${status.raw}, its status before our start; the read may be stale`,
+          );
+        }
+        io.log.warn('job kept its status from before our start for the whole grace: taken as its new state', {
+          status: status.raw,
+          forMs: now() - since,
+        });
+      }
+    }
+
+    const reached =
+      status.class === 'completed' || (input.target === 'running' && status.class === 'running');
+    if (reached) {
+      if (input.startedAt !== undefined) {
+        observers?.onTargetReached?.({ target: input.target, sinceStartMs: now() - input.startedAt });
+      }
+      return { kind: 'reached', result: { status: status.raw, polls, at: now() } };
+    }
+
+    if (status.class === 'failed') {
+      const details: JobFailedDetails = { status: status.raw, errMessage: await findErrMessage(ref, io.log) };
+      throw ApplicationFailure.create({
+        type: FailureTypes.ApsJobFailed,
+        message: `APS job ${ref.apsJobId} reported ${status.raw}${details.errMessage ? `: ${details.errMessage}` : ''}`,
+        nonRetryable: true,
+        details: [details],
+      });
+    }
+    if (status.class === 'stopped') {
+      const since = state.stoppedSince ?? now();
+      if (now() - since >= input.stoppedGraceMs) {
+        throw ApplicationFailure.create({
+          type: FailureTypes.ApsJobStopped,
+          message: `APS job ${ref.apsJobId} is ${status.raw}: stopped by someone else while waited on`,
+          nonRetryable: true,
+          details: [{ status: status.raw, stoppedForMs: now() - since }],
+        });
+      }
+      state.stoppedSince = since;
+    } else {
+      state.stoppedSince = undefined;
+    }
+    return notReady(`job is ${status.raw}, waiting for ${input.target}`);
+  };
+
+  /**
+   * Until when this attempt may hold its wait in process, or undefined when it cannot: no waiter,
+   * no heartbeat timeout, not asked for, a delay longer than {@link IN_PROCESS_MAX_DELAY_MS}, or
+   * too little time left before the attempt's own timeouts (or `notAfter`) for one more read.
+   */
+  const inProcessUntil = (
+    spec: Pick<WaitForApsJobInput, 'inProcess'>,
+    delayMs: number,
+    notAfter?: number,
+  ): number | undefined => {
+    if (!deps.waiter?.accepting || !spec.inProcess || delayMs > IN_PROCESS_MAX_DELAY_MS) return undefined;
+    const info = activityInfo();
+    if (!info.heartbeatTimeoutMs) return undefined;
+    const t = now();
+    let until = t + spec.inProcess.windowMs;
+    if (info.startToCloseTimeoutMs) {
+      until = Math.min(
+        until,
+        info.currentAttemptScheduledTimestampMs + info.startToCloseTimeoutMs - IN_PROCESS_MARGIN_MS,
+      );
+    }
+    if (info.scheduleToCloseTimeoutMs) {
+      until = Math.min(
+        until,
+        info.scheduledTimestampMs + info.scheduleToCloseTimeoutMs - IN_PROCESS_MARGIN_MS,
+      );
+    }
+    if (notAfter !== undefined) until = Math.min(until, notAfter);
+    return until - t > delayMs ? until : undefined;
+  };
+
+  /**
+   * While an attempt with a heartbeat timeout waits on an API call, heartbeats `details()` every
+   * third of the timeout (the SDK sends them at its own pace), so a slow call is not taken for a
+   * dead worker. Returns the function that stops it.
+   */
+  const keepAlive = (details: () => unknown): (() => void) => {
+    const timeoutMs = activityInfo().heartbeatTimeoutMs;
+    if (!timeoutMs) return () => undefined;
+    const ctx = Context.current();
+    const timer = setInterval(() => ctx.heartbeat(details()), Math.max(1000, timeoutMs / 3));
+    return () => clearInterval(timer);
+  };
+
+  /**
+   * Hands the attempt's wait to the in-process waiter and ends the activity function (the attempt
+   * completes later, through the waiter). `done` maps the result at the target to the attempt's
+   * result; `final` and `handBack` say how the attempt ends on a final failure and when it is
+   * handed back (its window ended, the worker shuts down, or the delay grew past the in-process
+   * limit).
+   */
+  const hold = (o: {
+    input: WaitForApsJobInput;
+    rules: RetryRule[];
+    state: WaitState;
+    log: Logger;
+    firstDelayMs: number;
+    until: number;
+    onDelay: (ms: number) => void;
+    details: () => unknown;
+    done: (r: WaitForApsJobResult) => unknown;
+    final: (err: Error) => WaitOutcome;
+    handBack: (why: 'window' | 'shutdown') => WaitOutcome;
+  }): never => {
+    const info = activityInfo();
+    const io: Io = { log: o.log, save: () => undefined, attempt: info.attempt };
+    deps.waiter!.add({
+      taskToken: info.taskToken,
+      name: o.input.apsJobId,
+      firstDelayMs: o.firstDelayMs,
+      heartbeatEveryMs: Math.max(1000, (info.heartbeatTimeoutMs ?? 30_000) / 3),
+      handBackAt: o.until,
+      log: o.log,
+      details: o.details,
+      handBack: o.handBack,
+      step: async () => {
+        try {
+          const r = await readOnce(o.input, o.rules, o.state, io);
+          if (r.kind === 'reached') return { kind: 'done', result: o.done(r.result) };
+          o.onDelay(r.delayMs);
+          // An adaptive interval that grew past the limit goes back to the server's timers.
+          if (r.delayMs > IN_PROCESS_MAX_DELAY_MS) return o.handBack('window');
+          return { kind: 'again', delayMs: r.delayMs };
+        } catch (err) {
+          return o.final(err instanceof Error ? err : new Error(String(err)));
+        }
+      },
+    });
+    o.log.debug('wait held in process', { polls: o.state.polls, firstDelayMs: o.firstDelayMs });
+    throw new CompleteAsyncError();
+  };
+
+  /**
+   * The start itself (see {@link Activities.startApsJob}). `beat` heartbeats; `out` receives the
+   * attempt's state and the class of the status last read, for a wait that follows.
+   */
+  const startOnce = async (
+    input: StartApsJobInput,
+    rules: RetryRule[],
+    prior: StartState,
+    counters: RuleCounters,
+    beat: (details: StartState) => void,
+    out: { state?: StartState; cls?: StatusClass },
+  ): Promise<StartApsJobResult> => {
+    const ref: JobRef = { regionId: input.regionId, apsJobId: input.apsJobId };
+    const state: StartState = { ...prior, counters };
+    const io: Io = { ...activityIo(), save: (d) => beat(d as unknown as StartState) };
+    const reported = prior.unknownReported ?? input.unknownReported;
+    if (reported) state.unknownReported = reported;
+    const pastDeadline = (): void => {
+      if (input.notAfter !== undefined && now() >= input.notAfter) {
+        throw ApplicationFailure.create({
+          type: FailureTypes.ApsJobTimeout,
+          message: `the run's deadline passed before StartApsJob was sent for ${ref.apsJobId}`,
+          nonRetryable: true,
+          details: [{ startSent: state.startSent === true }],
+        });
+      }
+    };
+    pastDeadline();
+
+    let before: JobStatus;
+    try {
+      before = (await aps.describeJob(ref)).status;
+    } catch (err) {
+      throw fail('DescribeApsJobDetail', toApsError(err), rules, counters, { ...state }, 0, io);
+    }
+    const noted = noteUnknown(before, state.unknownReported);
+    if (noted) state.unknownReported = noted;
+    out.state = state;
+    out.cls = before.class;
+    const result = (started: boolean, status: string, requestId?: string): StartApsJobResult => ({
+      started,
+      status,
+      ...(requestId !== undefined ? { requestId } : {}),
+      at: now(),
+      ...(started && state.statusBefore !== undefined ? { statusBefore: state.statusBefore } : {}),
+      ...(state.unknownReported ? { unknownReported: state.unknownReported } : {}),
+    });
+    /** Watches the job for `settleMs` from `since`; throws "not ready" until then. */
+    const watch = (since: number, key: 'transitionalSince' | 'unmovedSince', why: string): void => {
+      if (now() - since >= input.settleMs) return;
+      beat({ ...state, [key]: since });
+      throw notReadyFailure(why, input.settleIntervalMs, { status: before.raw });
+    };
+
+    if (before.class === 'running') {
+      log.info(state.startSent ? 'job started by an earlier attempt' : 'job already running: reattached', {
+        status: before.raw,
+      });
+      return result(state.startSent === true, before.raw);
+    }
+    if (state.startSent) {
+      // An earlier attempt's StartApsJob may have taken effect.
+      if (before.class === 'transitional') return result(true, before.raw);
+      if (state.statusBefore === undefined) {
+        // Details of an older release carry no status: a job that ended since counts as ours.
+        if (before.class === 'completed' || before.class === 'failed') return result(true, before.raw);
+      } else if (!sameStatus(before.raw, state.statusBefore)) {
+        // It left the status it had before our start, so the start took effect.
+        log.info('job started by an earlier attempt', {
+          status: before.raw,
+          statusBefore: state.statusBefore,
+        });
+        return result(true, before.raw);
+      } else if (before.class === 'stopped') {
+        // Still suspended: started again at once, as before. A start that took effect shows at
+        // once, and a second call that reaches a live job does not run it twice (the API refuses
+        // or ignores it); only an ended job could run again, so only it is watched.
+      } else {
+        // Still the old status: either the start never took effect, or its read is stale. A
+        // start that took effect leaves that status, so watch for a while before sending again.
+        const since = state.unmovedSince ?? now();
+        watch(
+          since,
+          'unmovedSince',
+          `job still reads ${before.raw} after an ambiguous start; watching it before starting again`,
+        );
+        log.warn('job never left its status after an ambiguous start: starting it again', {
+          status: before.raw,
+          watchedForMs: now() - since,
+        });
+        state.unmovedSince = undefined;
+      }
+    }
+    if (before.class === 'transitional' || before.class === 'unknown') {
+      const since = state.transitionalSince ?? now();
+      watch(since, 'transitionalSince', `job is ${before.raw}; waiting for it to settle before starting`);
+      log.warn(`job stayed ${before.class}; starting it`, {
+        status: before.raw,
+        settledForMs: now() - since,
+      });
+    }
+
+    pastDeadline();
+    if (Context.current().cancellationSignal.aborted) {
+      // Known to be cancelled: a start now would come after the suspend the workflow is about to send.
+      throw new CancelledFailure('cancelled before StartApsJob was sent');
+    }
+    state.statusBefore = state.statusBefore ?? before.raw;
+    // Recorded before the request goes out: if this worker dies mid-call, the next attempt knows
+    // a start may have happened and reads the status instead of trusting a stale "not running".
+    beat({ ...state, startSent: true });
+    try {
+      const res = await aps.startJob(ref);
+      log.info('StartApsJob accepted', { requestId: res.requestId, statusBefore: before.raw });
+      state.startSent = true;
+      return result(true, before.raw, res.requestId);
+    } catch (err) {
+      const error = toApsError(err);
+      if (error.retryClass !== 'throttled') {
+        // Ambiguous outcomes and 4xx answers that may mean "already running": the status decides.
+        try {
+          const after = (await aps.describeJob(ref)).status;
+          if (after.class === 'running' || (error.ambiguous && after.class === 'transitional')) {
+            log.info('StartApsJob failed but the job is starting or running: counted as started', {
+              code: error.code,
+              status: after.raw,
+            });
+            state.startSent = true;
+            out.cls = after.class;
+            return result(true, after.raw, error.requestId);
+          }
+        } catch (describeErr) {
+          log.warn('status re-read after a failed start failed too', {
+            code: toApsError(describeErr).code,
+          });
+        }
+      }
+      // Only an ambiguous failure may have started the job: a definite answer (4xx) or a
+      // connection that never opened leaves nothing behind.
+      const startSent = state.startSent === true || error.ambiguous;
+      throw fail(
+        'StartApsJob',
+        error,
+        rules,
+        counters,
+        { ...state, startSent, ...(startSent ? {} : { statusBefore: undefined }) },
+        0,
+        io,
+      );
+    }
+  };
+
+  /**
+   * The wait that follows a start in the same attempt ({@link StartApsJobInput.wait}): read now
+   * (`readNow`, when an earlier attempt was waiting) or after the first delay, held in process
+   * when it can be. Any way it ends other than at the target hands it back, and the workflow goes
+   * on with `waitForApsJob` from `waitState`.
+   */
+  const waitAfterStart = async (
+    input: StartApsJobInput,
+    started: StartApsJobResult,
+    startState: StartState,
+    readNow: boolean,
+  ): Promise<StartApsJobResult> => {
+    const spec = input.wait!;
+    const waitInput: WaitForApsJobInput = {
+      regionId: input.regionId,
+      apsJobId: input.apsJobId,
+      target: input.target,
+      ...spec,
+      ...(input.retryRules ? { retryRules: input.retryRules } : {}),
+      startedAt: started.at,
+      ...(started.statusBefore !== undefined ? { statusBefore: started.statusBefore } : {}),
+    };
+    let rules: RetryRule[];
+    try {
+      rules = rulesFor(waitInput);
+    } catch (err) {
+      if (err instanceof InputValidationError) throw invalidInputFailure(err);
+      throw err;
+    }
+    const state: WaitState = {
+      ...startState.wait,
+      counters: startState.wait?.counters ?? {},
+      polls: startState.wait?.polls ?? 0,
+      ...(started.unknownReported ? { unknownReported: started.unknownReported } : {}),
+    };
+    const resumeFrom = (): StartApsJobResult => ({
+      ...started,
+      ...(state.unknownReported ? { unknownReported: state.unknownReported } : {}),
+      waitState: {
+        polls: state.polls ?? 0,
+        ...(state.stoppedSince !== undefined ? { stoppedSince: state.stoppedSince } : {}),
+        ...(state.leftBefore ? { leftBefore: true } : {}),
+        ...(state.staleSince !== undefined ? { staleSince: state.staleSince } : {}),
+        ...(state.lastLogged !== undefined ? { lastLogged: state.lastLogged } : {}),
+      },
+    });
+    const io = activityIo();
+    let delayMs = pollDelayMs(spec.pollIntervalMs, spec.pollSchedule, 1);
+    if (readNow) {
+      let first: ReadOutcome;
+      try {
+        first = await readOnce(waitInput, rules, state, { ...io, save: () => undefined });
+      } catch {
+        // A final failure: the wait that follows reads it again and fails with it.
+        return resumeFrom();
+      }
+      if (first.kind === 'reached') return { ...started, reached: first.result };
+      delayMs = first.delayMs;
+    }
+    const until = inProcessUntil(spec, delayMs, input.notAfter);
+    if (until === undefined) return resumeFrom();
+    const startedState: StartState = { ...startState, startSent: startState.startSent, started };
+    const handBack = (): WaitOutcome => ({ kind: 'done', result: resumeFrom() });
+    return hold({
+      input: waitInput,
+      rules,
+      state,
+      log: io.log,
+      firstDelayMs: delayMs,
+      until,
+      onDelay: () => undefined,
+      details: () => ({ ...startedState, wait: state }),
+      done: (reached) => ({
+        ...started,
+        ...(state.unknownReported ? { unknownReported: state.unknownReported } : {}),
+        reached,
+      }),
+      final: handBack,
+      handBack,
+    });
   };
 
   return {
@@ -286,230 +812,83 @@ export function createActivities(deps: ActivityDeps) {
      */
     async startApsJob(input: StartApsJobInput): Promise<StartApsJobResult> {
       const { rules, prior, counters } = prepare<StartState>(input);
-      const ref: JobRef = { regionId: input.regionId, apsJobId: input.apsJobId };
-      const state: StartState = { ...prior, counters };
-      const reported = prior.unknownReported ?? input.unknownReported;
-      if (reported) state.unknownReported = reported;
-      const pastDeadline = (): void => {
-        if (input.notAfter !== undefined && now() >= input.notAfter) {
-          throw ApplicationFailure.create({
-            type: FailureTypes.ApsJobTimeout,
-            message: `the run's deadline passed before StartApsJob was sent for ${ref.apsJobId}`,
-            nonRetryable: true,
-            details: [{ startSent: state.startSent === true }],
-          });
-        }
-      };
-      pastDeadline();
-
-      let before: JobStatus;
+      if (input.wait && prior.started) {
+        // An earlier attempt started the job and was waiting when it ended (its worker died):
+        // only the wait goes on.
+        return waitAfterStart(input, prior.started, { ...prior, counters }, true);
+      }
+      let last: StartState = { ...prior, counters };
+      const stop = keepAlive(() => last);
+      const out: { state?: StartState; cls?: StatusClass } = {};
+      let started: StartApsJobResult;
       try {
-        before = (await aps.describeJob(ref)).status;
-      } catch (err) {
-        throw fail('DescribeApsJobDetail', toApsError(err), rules, counters, { ...state });
+        started = await startOnce(input, rules, prior, counters, (d) => heartbeat((last = d)), out);
+      } finally {
+        stop();
       }
-      const noted = noteUnknown(before, state.unknownReported);
-      if (noted) state.unknownReported = noted;
-      const result = (started: boolean, status: string, requestId?: string): StartApsJobResult => ({
-        started,
-        status,
-        ...(requestId !== undefined ? { requestId } : {}),
-        at: now(),
-        ...(started && state.statusBefore !== undefined ? { statusBefore: state.statusBefore } : {}),
-        ...(state.unknownReported ? { unknownReported: state.unknownReported } : {}),
-      });
-      /** Watches the job for `settleMs` from `since`; throws "not ready" until then. */
-      const watch = (since: number, key: 'transitionalSince' | 'unmovedSince', why: string): void => {
-        if (now() - since >= input.settleMs) return;
-        heartbeat({ ...state, [key]: since });
-        throw notReadyFailure(why, input.settleIntervalMs, { status: before.raw });
-      };
-
-      if (before.class === 'running') {
-        log.info(state.startSent ? 'job started by an earlier attempt' : 'job already running: reattached', {
-          status: before.raw,
-        });
-        return result(state.startSent === true, before.raw);
+      if (!input.wait) return started;
+      if (input.target === 'running' && out.cls === 'running') {
+        return { ...started, reached: { status: started.status, polls: 0, at: started.at } };
       }
-      if (state.startSent) {
-        // An earlier attempt's StartApsJob may have taken effect.
-        if (before.class === 'transitional') return result(true, before.raw);
-        if (state.statusBefore === undefined) {
-          // Details of an older release carry no status: a job that ended since counts as ours.
-          if (before.class === 'completed' || before.class === 'failed') return result(true, before.raw);
-        } else if (!sameStatus(before.raw, state.statusBefore)) {
-          // It left the status it had before our start, so the start took effect.
-          log.info('job started by an earlier attempt', {
-            status: before.raw,
-            statusBefore: state.statusBefore,
-          });
-          return result(true, before.raw);
-        } else if (before.class === 'stopped') {
-          // Still suspended: started again at once, as before. A start that took effect shows at
-          // once, and a second call that reaches a live job does not run it twice (the API refuses
-          // or ignores it); only an ended job could run again, so only it is watched.
-        } else {
-          // Still the old status: either the start never took effect, or its read is stale. A
-          // start that took effect leaves that status, so watch for a while before sending again.
-          const since = state.unmovedSince ?? now();
-          watch(
-            since,
-            'unmovedSince',
-            `job still reads ${before.raw} after an ambiguous start; watching it before starting again`,
-          );
-          log.warn('job never left its status after an ambiguous start: starting it again', {
-            status: before.raw,
-            watchedForMs: now() - since,
-          });
-          state.unmovedSince = undefined;
-        }
-      }
-      if (before.class === 'transitional' || before.class === 'unknown') {
-        const since = state.transitionalSince ?? now();
-        watch(since, 'transitionalSince', `job is ${before.raw}; waiting for it to settle before starting`);
-        log.warn(`job stayed ${before.class}; starting it`, {
-          status: before.raw,
-          settledForMs: now() - since,
-        });
-      }
-
-      pastDeadline();
-      if (Context.current().cancellationSignal.aborted) {
-        // Known to be cancelled: a start now would come after the suspend the workflow is about to send.
-        throw new CancelledFailure('cancelled before StartApsJob was sent');
-      }
-      state.statusBefore = state.statusBefore ?? before.raw;
-      // Recorded before the request goes out: if this worker dies mid-call, the next attempt knows
-      // a start may have happened and reads the status instead of trusting a stale "not running".
-      heartbeat({ ...state, startSent: true });
-      try {
-        const res = await aps.startJob(ref);
-        log.info('StartApsJob accepted', { requestId: res.requestId, statusBefore: before.raw });
-        state.startSent = true;
-        return result(true, before.raw, res.requestId);
-      } catch (err) {
-        const error = toApsError(err);
-        if (error.retryClass !== 'throttled') {
-          // Ambiguous outcomes and 4xx answers that may mean "already running": the status decides.
-          try {
-            const after = (await aps.describeJob(ref)).status;
-            if (after.class === 'running' || (error.ambiguous && after.class === 'transitional')) {
-              log.info('StartApsJob failed but the job is starting or running: counted as started', {
-                code: error.code,
-                status: after.raw,
-              });
-              state.startSent = true;
-              return result(true, after.raw, error.requestId);
-            }
-          } catch (describeErr) {
-            log.warn('status re-read after a failed start failed too', {
-              code: toApsError(describeErr).code,
-            });
-          }
-        }
-        // Only an ambiguous failure may have started the job: a definite answer (4xx) or a
-        // connection that never opened leaves nothing behind.
-        const startSent = state.startSent === true || error.ambiguous;
-        throw fail('StartApsJob', error, rules, counters, {
-          ...state,
-          startSent,
-          ...(startSent ? {} : { statusBefore: undefined }),
-        });
-      }
+      return waitAfterStart(input, started, out.state ?? last, false);
     },
 
     /**
-     * Reads the status once. At the target: returns. Not there yet: fails with a BENIGN retryable
-     * failure whose delay is the poll interval, so waiting holds no worker slot and adds no history.
-     * Right after our start of a job that was completed or failed, that same status is not trusted
-     * until the job was seen leaving it or `stoppedGraceMs` has passed (the read may be stale).
+     * Waits for the target. Each attempt reads the status once; not there yet, it either hands the
+     * wait to the worker's in-process waiter (when the attempt has a heartbeat timeout and asks for
+     * `inProcess`: the waiter reads on its own timers, heartbeats, and completes the attempt
+     * asynchronously, so the wait holds no slot and costs the server one heartbeat per third of the
+     * heartbeat timeout), or fails with a BENIGN retryable failure whose delay is the poll interval
+     * (no slot, no history, one attempt per read). Right after our start of a job that was
+     * completed or failed, that same status is not trusted until the job was seen leaving it or
+     * `stoppedGraceMs` has passed (the read may be stale).
      */
     async waitForApsJob(input: WaitForApsJobInput): Promise<WaitForApsJobResult> {
-      const { rules, prior, counters } = prepare<WaitState>(input);
-      const ref: JobRef = { regionId: input.regionId, apsJobId: input.apsJobId };
-      const polls = activityInfo().attempt;
-      let status: JobStatus;
-      try {
-        status = (await aps.describeJob(ref)).status;
-      } catch (err) {
-        // Throttling and outages slow polling down (never below the poll interval) instead of failing it.
-        throw fail(
-          'DescribeApsJobDetail',
-          toApsError(err),
-          rules,
-          counters,
-          { ...prior },
-          input.pollIntervalMs,
-        );
-      }
-      // Budgets count consecutive failures while waiting: a good read resets them.
+      const { rules, prior } = prepare<WaitState>(input);
+      const info = activityInfo();
+      const io = activityIo();
       const state: WaitState = {
-        counters: {},
-        stoppedSince: prior.stoppedSince,
-        lastLogged: prior.lastLogged,
-        leftBefore: prior.leftBefore,
-        unknownReported: noteUnknown(status, prior.unknownReported ?? input.unknownReported),
+        ...input.resume,
+        ...prior,
+        counters: prior.counters ?? {},
+        polls: prior.polls ?? (info.attempt > 1 ? info.attempt - 1 : (input.resume?.polls ?? 0)),
       };
-      if (status.raw !== state.lastLogged) {
-        log.info('job status', { status: status.raw, class: status.class, polls });
-        state.lastLogged = status.raw;
+      const stop = keepAlive(() => state);
+      let first: ReadOutcome;
+      try {
+        first = await readOnce(input, rules, state, io);
+      } finally {
+        stop();
       }
-      const notReady = (why: string): ApplicationFailure => {
-        heartbeat(state);
-        return notReadyFailure(why, input.pollIntervalMs, { status: status.raw, polls });
-      };
-
-      if (input.statusBefore !== undefined && !state.leftBefore) {
-        if (!sameStatus(status.raw, input.statusBefore)) {
-          state.leftBefore = true;
-        } else if (status.class === 'completed' || status.class === 'failed') {
-          const since = prior.staleSince ?? now();
-          if (now() - since < input.stoppedGraceMs) {
-            state.staleSince = since;
-            throw notReady(
-              `job still reads ${status.raw}, its status before our start; the read may be stale`,
-            );
-          }
-          log.warn('job kept its status from before our start for the whole grace: taken as its new state', {
-            status: status.raw,
-            forMs: now() - since,
-          });
-        }
-      }
-
-      const reached =
-        status.class === 'completed' || (input.target === 'running' && status.class === 'running');
-      if (reached) {
-        if (input.startedAt !== undefined) {
-          observers?.onTargetReached?.({ target: input.target, sinceStartMs: now() - input.startedAt });
-        }
-        return { status: status.raw, polls, at: now() };
-      }
-
-      if (status.class === 'failed') {
-        const details: JobFailedDetails = { status: status.raw, errMessage: await findErrMessage(ref) };
-        throw ApplicationFailure.create({
-          type: FailureTypes.ApsJobFailed,
-          message: `APS job ${ref.apsJobId} reported ${status.raw}${details.errMessage ? `: ${details.errMessage}` : ''}`,
-          nonRetryable: true,
-          details: [details],
+      if (first.kind === 'reached') return first.result;
+      const until = inProcessUntil(input, first.delayMs);
+      if (until !== undefined) {
+        let nextAt = now() + first.delayMs;
+        hold({
+          input,
+          rules,
+          state,
+          log: io.log,
+          firstDelayMs: first.delayMs,
+          until,
+          onDelay: (ms) => (nextAt = now() + ms),
+          details: () => state,
+          done: (r) => r,
+          final: (err) => ({ kind: 'fail', failure: err, details: state }),
+          handBack: (why) => ({
+            kind: 'fail',
+            failure: notReadyFailure(
+              `wait handed back to the server (${why === 'window' ? 'its window ended' : 'the worker shuts down'})`,
+              Math.max(1, nextAt - now()),
+              { status: state.lastLogged, polls: state.polls },
+            ),
+            details: state,
+          }),
         });
       }
-      if (status.class === 'stopped') {
-        const since = state.stoppedSince ?? now();
-        if (now() - since >= input.stoppedGraceMs) {
-          throw ApplicationFailure.create({
-            type: FailureTypes.ApsJobStopped,
-            message: `APS job ${ref.apsJobId} is ${status.raw}: stopped by someone else while waited on`,
-            nonRetryable: true,
-            details: [{ status: status.raw, stoppedForMs: now() - since }],
-          });
-        }
-        state.stoppedSince = since;
-      } else {
-        state.stoppedSince = undefined;
-      }
-      throw notReady(`job is ${status.raw}, waiting for ${input.target}`);
+      if (first.failure) throw first.failure;
+      heartbeat(state);
+      throw notReadyFailure(first.why, first.delayMs, { status: first.status, polls: state.polls });
     },
 
     /**

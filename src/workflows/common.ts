@@ -31,7 +31,44 @@ export const Patches = {
   finalPhaseAfterSuspend: 'final-phase-after-suspend',
   /** A pause interrupts a supervisor's check that is being retried. */
   pauseInterruptsCheck: 'pause-interrupts-check',
+  /**
+   * runApsJob's start waits for the target in the same activity, and waits are held in process
+   * between reads (heartbeat timeout set): a job reached in that activity needs no wait activity.
+   */
+  inProcessWait: 'in-process-wait',
 } as const;
+
+/** How long one attempt holds a wait in process before handing it back to the server. */
+export const IN_PROCESS_WINDOW_MS = 10 * 60_000;
+
+/**
+ * The heartbeat timeout of an attempt that holds a wait in process: how long a dead worker's waits
+ * go unnoticed. Three times the longest delay between reads that is held in process (1 min), and
+ * at least 30 s, above the default read timeout of one API call.
+ */
+export function waitHeartbeatTimeoutMs(maxDelayMs: number): number {
+  return Math.max(30_000, 3 * Math.min(maxDelayMs, 60_000));
+}
+
+/**
+ * The activities for waits held in process: an attempt lasts up to {@link IN_PROCESS_WINDOW_MS}
+ * (plus one `activityTimeoutMs` for its last read), and a worker that dies is noticed after the
+ * heartbeat timeout.
+ */
+export function inProcessActivities(
+  activityTimeoutMs: number,
+  scheduleToCloseMs: number,
+  maxDelayMs: number,
+  waitCancellation = false,
+): Activities {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: IN_PROCESS_WINDOW_MS + activityTimeoutMs,
+    heartbeatTimeout: waitHeartbeatTimeoutMs(maxDelayMs),
+    scheduleToCloseTimeout: Math.max(1, scheduleToCloseMs),
+    retry: { initialInterval: 100, backoffCoefficient: 2, maximumInterval: '1m' },
+    ...(waitCancellation ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),
+  });
+}
 
 /**
  * The activities with the workflows' options: `activityTimeoutMs` bounds each attempt, Temporal's

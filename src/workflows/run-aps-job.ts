@@ -39,7 +39,15 @@ import {
 import { normalizeRunInput, type NormalizedRunInput } from '../input';
 import { exponentialDelayMs } from '../retry';
 import { InputValidationError } from '../validation';
-import { activitiesWith, Patches, startActivities, SUSPEND_BUDGET_MS, suspendJob } from './common';
+import {
+  activitiesWith,
+  IN_PROCESS_WINDOW_MS,
+  inProcessActivities,
+  Patches,
+  startActivities,
+  SUSPEND_BUDGET_MS,
+  suspendJob,
+} from './common';
 
 /**
  * Starts the job (idempotently) and polls it to `target`; with `onJobFailure`, restarts it after a
@@ -122,14 +130,27 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
     if (suspendError) status.suspendError = suspendError;
   };
 
+  // The longest delay between reads, and how a wait is held (see Patches.inProcessWait).
+  const maxDelayMs = cfg.pollSchedule?.maxMs ?? cfg.pollIntervalMs;
+  const waitSpec = {
+    pollIntervalMs: cfg.pollIntervalMs,
+    ...(cfg.pollSchedule ? { pollSchedule: cfg.pollSchedule } : {}),
+    stoppedGraceMs: cfg.stoppedGraceMs,
+    waitOutageMs: cfg.waitOutageMs,
+    inProcess: { windowMs: IN_PROCESS_WINDOW_MS },
+  };
+
   const startJob = async (): Promise<StartApsJobResult> => {
     setPhase('starting');
     // The run's deadline is `notAfter`: the activity sends no start past it, and an attempt under
     // way is never cut by the server (one activityTimeout more), so a suspend that follows comes
     // after every StartApsJob that was sent.
-    const start = await startActivities(
-      cfg.activityTimeoutMs,
-      remainingMs() + cfg.activityTimeoutMs,
+    const inProcess = patched(Patches.inProcessWait);
+    const scheduleToCloseMs = remainingMs() + cfg.activityTimeoutMs;
+    const start = await (
+      inProcess
+        ? inProcessActivities(cfg.activityTimeoutMs, scheduleToCloseMs, maxDelayMs, true)
+        : startActivities(cfg.activityTimeoutMs, scheduleToCloseMs)
     ).startApsJob({
       ...ref,
       target: cfg.target,
@@ -138,6 +159,8 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
       settleIntervalMs: Math.min(cfg.pollIntervalMs, 5_000),
       notAfter: deadline,
       ...(unknownReported ? { unknownReported } : {}),
+      // The wait goes on in the same activity: no workflow task and no activity between them.
+      ...(inProcess ? { wait: waitSpec } : {}),
     });
     unknownReported = start.unknownReported ?? unknownReported;
     Object.assign(status, {
@@ -195,10 +218,17 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
     let start = await startJob();
     let reached: Awaited<ReturnType<Activities['waitForApsJob']>>;
     for (;;) {
+      if (start.reached) {
+        reached = start.reached;
+        break;
+      }
       setPhase('waiting');
       if (remainingMs() <= 0) throw timeoutFailure();
       try {
-        reached = await activities(remainingMs()).waitForApsJob({
+        const waits = patched(Patches.inProcessWait)
+          ? inProcessActivities(cfg.activityTimeoutMs, remainingMs(), maxDelayMs)
+          : activities(remainingMs());
+        reached = await waits.waitForApsJob({
           ...ref,
           target: cfg.target,
           pollIntervalMs: cfg.pollIntervalMs,
@@ -208,6 +238,9 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
           waitOutageMs: cfg.waitOutageMs,
           ...(start.statusBefore !== undefined ? { statusBefore: start.statusBefore } : {}),
           ...(unknownReported ? { unknownReported } : {}),
+          ...(cfg.pollSchedule ? { pollSchedule: cfg.pollSchedule } : {}),
+          ...(start.waitState ? { resume: start.waitState } : {}),
+          ...(patched(Patches.inProcessWait) ? { inProcess: waitSpec.inProcess } : {}),
         });
         break;
       } catch (err) {

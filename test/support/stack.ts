@@ -3,12 +3,16 @@
  * worker on a task queue of its own, on the shared dev server.
  */
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities, type ActivityObservers } from '../../src/activities';
+import { createActivities, type ActivityObservers, type InProcessWaiter } from '../../src/activities';
 import { createApsApi } from '../../src/aps/client';
 import type { ApsApi } from '../../src/aps/types';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import type { EmulatorOptions } from '../../src/emulator/types';
 import type { RetryRule } from '../../src/retry/types';
+import { createInProcessWaiter } from '../../src/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import { statusQuery } from '../../src/api';
+import { liveWaitOf } from '../../src/client';
 import { testEnv, uniqueTaskQueue } from './env';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -31,6 +35,8 @@ export interface Stack {
   aps: ApsApi;
   taskQueue: string;
   worker: Worker;
+  /** The worker's in-process waiter (absent with `inProcessWaits: false`). */
+  waiter?: InProcessWaiter;
   stop(): Promise<void>;
 }
 
@@ -40,6 +46,8 @@ export interface StackOptions {
   workerRules?: RetryRule[];
   observers?: ActivityObservers;
   readTimeoutMs?: number;
+  /** Hold waits in process (default true), as `createApsWorker` does. */
+  inProcessWaits?: boolean;
 }
 
 /** Starts the emulator and a worker polling a fresh task queue. */
@@ -60,11 +68,18 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     readTimeoutMs: opts.readTimeoutMs ?? 2000,
   });
   const taskQueue = uniqueTaskQueue('aps');
+  const waiter =
+    opts.inProcessWaits === false ? undefined : createInProcessWaiter(testEnv().nativeConnection, 'default');
   const worker = await Worker.create({
     connection: testEnv().nativeConnection,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({ aps, workerRules: opts.workerRules, observers: opts.observers }),
+    activities: createActivities({
+      aps,
+      workerRules: opts.workerRules,
+      observers: opts.observers,
+      ...(waiter ? { waiter } : {}),
+    }),
   });
   const running = worker.run();
   return {
@@ -72,9 +87,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     aps,
     taskQueue,
     worker,
+    ...(waiter ? { waiter } : {}),
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running;
+      await waiter?.close();
       await emulator.close();
     },
   };
@@ -100,4 +117,15 @@ export async function eventually<T>(
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * A runApsJob's phase as `aps-jobs status` shows it: `waiting` also while its start activity waits
+ * for the target in the same attempt (its heartbeat says the start took effect).
+ */
+export async function livePhase(handle: WorkflowHandle): Promise<string> {
+  const [status, desc] = await Promise.all([handle.query(statusQuery), handle.describe()]);
+  const pending = desc.raw.pendingActivities?.[0];
+  const live = pending ? liveWaitOf(pending) : undefined;
+  return live?.waiting && status.phase === 'starting' ? 'waiting' : status.phase;
 }

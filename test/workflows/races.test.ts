@@ -21,7 +21,7 @@ import { superviseApsJob } from '../../src/workflows/supervise-aps-job';
 import { testEnv } from '../support/env';
 import { maybeRecordHistory } from '../support/histories';
 import { failureOf, startRun } from '../support/runs';
-import { eventually, startStack, type Stack } from '../support/stack';
+import { eventually, livePhase, startStack, type Stack } from '../support/stack';
 
 const region = 'cn-hangzhou';
 const newJobId = (): string => `aps-race-${randomUUID().slice(0, 10)}`;
@@ -334,7 +334,7 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
       stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming', startingPolls: 1000 });
       stack.emulator.injectFault({ kind: 'error', code: 'Forbidden.RAM', action: 'SuspendApsJob', apsJobId });
       const handle = await startRun(stack, base(apsJobId, { onCancel: 'suspend' }));
-      await eventually(async () => (await handle.query(statusQuery)).phase === 'waiting', 20_000, 'waiting');
+      await eventually(async () => (await livePhase(handle)) === 'waiting', 20_000, 'waiting');
       await handle.cancel();
       await cancelledEnd(handle);
       const status = await handle.query(statusQuery);
@@ -396,7 +396,7 @@ describe('races: guarantees at the awkward moments (real dev server, real worker
         20_000,
         'two reads of Finishing',
       );
-      assert.equal((await handle.query(statusQuery)).phase, 'waiting');
+      assert.equal(await livePhase(handle), 'waiting');
       stack.emulator.setJobStatus(apsJobId, 'COMPLETED');
       const result = await handle.result();
       assert.equal(result.status, 'COMPLETED');

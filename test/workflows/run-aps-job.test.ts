@@ -6,7 +6,7 @@ import { statusQuery, type RunApsJobInput } from '../../src/api';
 import { runApsJob } from '../../src/workflows/run-aps-job';
 import { testEnv } from '../support/env';
 import { failureOf, startRun } from '../support/runs';
-import { eventually, startStack, type Stack } from '../support/stack';
+import { eventually, livePhase, startStack, type Stack } from '../support/stack';
 import { maybeRecordHistory } from '../support/histories';
 
 const region = 'cn-hangzhou';
@@ -289,11 +289,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
       pollInterval: '1s',
       stoppedGrace: '600ms',
     });
-    await eventually(
-      async () => (await handle.query(statusQuery)).phase === 'waiting',
-      20_000,
-      'waiting phase',
-    );
+    await eventually(async () => (await livePhase(handle)) === 'waiting', 20_000, 'waiting phase');
     stack.emulator.setJobStatus(apsJobId, 'Suspended');
     const failure = await failureOf(handle);
     assert.equal(failure.type, 'ApsJobStopped');
@@ -329,11 +325,7 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
         pollInterval: '1s',
         onCancel,
       });
-      await eventually(
-        async () => (await handle.query(statusQuery)).phase === 'waiting',
-        20_000,
-        'waiting phase',
-      );
+      await eventually(async () => (await livePhase(handle)) === 'waiting', 20_000, 'waiting phase');
       await handle.cancel();
       const err = await handle.result().then(
         () => assert.fail('expected cancellation'),
@@ -355,6 +347,15 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
   }
 
   describe('bad input: fails with InvalidWorkflowInput naming the field, before any API call', () => {
+    // An emulator and worker of their own: waits of the tests above may still read their jobs
+    // until their next heartbeat tells the worker that their runs ended.
+    let stack: Stack;
+    before(async () => {
+      stack = await startStack({ emulator: { seed: 7 } });
+    });
+    after(async () => {
+      await stack?.stop();
+    });
     const good = { regionId: region, apsJobId: 'aps-valid1' };
     const cases: [string, unknown, string][] = [
       ['empty job ID', { ...good, apsJobId: '' }, 'apsJobId'],
