@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { STRATEGIES } from '../bench/api';
 import { runBench, type PhaseResult } from '../bench/harness';
-import { BenchArgsError, parseBenchArgs } from '../bench/options';
+import { BenchArgsError, MATRIX_CONFIGS, parseBenchArgs } from '../bench/options';
 import { evaluateTargets, renderMarkdown } from '../bench/report';
 import { DEFAULT_WORKER_TUNING, WORKER_NODE_OPTIONS } from '../src/config';
 
@@ -74,6 +74,55 @@ describe('benchmark flags', () => {
     assert.deepEqual(o.workerNodeOptions, []);
     assert.deepEqual(o.serverConfig, { 'system.enableActivityEagerExecution': true, 'history.rps': 500 });
     assert.equal(parseBenchArgs(['--max-cached-workflows', '250']).bench.maxCachedWorkflows, 250);
+  });
+
+  it('--matrix runs the N × I grid, 30 s with fewer polls, and no long-wait configuration unless asked', () => {
+    const grid = [
+      { jobs: 100, polls: 10, pollIntervalMs: 1_000 },
+      { jobs: 100, polls: 10, pollIntervalMs: 8_000 },
+      { jobs: 100, polls: 3, pollIntervalMs: 30_000 },
+      { jobs: 1000, polls: 10, pollIntervalMs: 1_000 },
+      { jobs: 1000, polls: 10, pollIntervalMs: 8_000 },
+      { jobs: 1000, polls: 3, pollIntervalMs: 30_000 },
+    ];
+    assert.deepEqual(MATRIX_CONFIGS, grid);
+    const m = parseBenchArgs(['--matrix']);
+    assert.equal(m.matrix, true);
+    assert.equal(m.name, 'matrix');
+    assert.deepEqual(m.bench.configs, grid);
+    assert.match(m.bench.command ?? '', /^npm run bench -- --matrix$/);
+    const withLong = parseBenchArgs(['--matrix', '--long-polls', '50', '--name', 'grid']);
+    assert.equal(withLong.name, 'grid');
+    assert.deepEqual(withLong.bench.configs, [...grid, { jobs: 100, polls: 50, pollIntervalMs: 1_000 }]);
+    assert.deepEqual(parseBenchArgs(['--matrix', '--long-polls', '0']).bench.configs, grid);
+    // Without --matrix, the default run is unchanged.
+    const d = parseBenchArgs([]);
+    assert.equal(d.matrix, false);
+    assert.equal(d.name, 'latest');
+    assert.deepEqual(d.bench.configs, [
+      { jobs: 100, polls: 10, pollIntervalMs: 1_000 },
+      { jobs: 1000, polls: 10, pollIntervalMs: 8_000 },
+      { jobs: 100, polls: 100, pollIntervalMs: 1_000 },
+    ]);
+  });
+
+  it('--matrix with --sizes, --poll-interval or --polls names the flags', () => {
+    const bad: [string[], RegExp][] = [
+      [['--matrix', '--sizes', '100,1000'], /^--matrix .*: drop --sizes, or run without --matrix$/],
+      [['--matrix', '--poll-interval=8s'], /^--matrix .*: drop --poll-interval, or/],
+      [['--polls', '3', '--matrix'], /^--matrix .*: drop --polls, or/],
+      [
+        ['--matrix', '--sizes', '5', '--poll-interval', '1s', '--polls', '1'],
+        /^--matrix .*: drop --sizes, --poll-interval, --polls, or/,
+      ],
+    ];
+    for (const [argv, re] of bad) {
+      assert.throws(
+        () => parseBenchArgs(argv),
+        (e: Error) => e instanceof BenchArgsError && re.test(e.message),
+        argv.join(' '),
+      );
+    }
   });
 
   it('name the flag of a bad value', () => {
