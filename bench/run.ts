@@ -8,7 +8,7 @@ import { CommanderError } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { describePlan, runBench } from './harness';
 import { BenchArgsError, parseBenchArgs } from './options';
-import { evaluateTargets, renderMarkdown } from './report';
+import { renderMarkdown, resultsJson } from './report';
 
 async function main(): Promise<void> {
   const { bench, outDir, name, matrix } = parseBenchArgs(process.argv.slice(2));
@@ -17,10 +17,7 @@ async function main(): Promise<void> {
   const result = await runBench(bench);
   mkdirSync(outDir, { recursive: true });
   const markdown = renderMarkdown(result);
-  writeFileSync(
-    join(outDir, `${name}.json`),
-    `${JSON.stringify({ ...result, targets: evaluateTargets(result) }, null, 2)}\n`,
-  );
+  writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(resultsJson(result), null, 2)}\n`);
   writeFileSync(join(outDir, `${name}.md`), markdown);
   process.stdout.write(`${markdown}\n`);
   process.stderr.write(`bench: wrote ${join(outDir, `${name}.json`)} and ${join(outDir, `${name}.md`)}\n`);
