@@ -713,6 +713,25 @@ function estimatePhaseS(config: BenchConfig, strategy: StrategyName): number {
 }
 
 /**
+ * The configurations a run will go through and its rough duration, from the same estimate as the
+ * ETA of each phase's progress line: one line per configuration and a last one with the total.
+ */
+export function describePlan(options: Pick<BenchOptions, 'configs' | 'strategies'>): string[] {
+  const strategies = STRATEGIES.filter((s) => (options.strategies ?? STRATEGIES).includes(s));
+  const estimates = options.configs.map((config) =>
+    strategies.reduce((sum, strategy) => sum + estimatePhaseS(config, strategy), 0),
+  );
+  const total = estimates.reduce((sum, s) => sum + s, 0);
+  return [
+    ...options.configs.map(
+      (config, i) =>
+        `bench: configuration ${i + 1}/${options.configs.length}: ${configLabel(config)}, ~${formatMs(Math.round(estimates[i] ?? 0) * 1000)}`,
+    ),
+    `bench: ${options.configs.length} configurations × ${strategies.length} strategies (${strategies.join(', ')}); run ETA ~${formatMs(Math.round(total) * 1000)}`,
+  ];
+}
+
+/**
  * The worker's cache and workflow-task slots: the package's defaults (`resolveWorkerTuning`, what
  * `createApsWorker` and the `worker` command run with) unless set; `maxCachedWorkflows: 'sdk'`
  * leaves the cache to the SDK (sized from the heap limit, ~2,300 runs on a 4 GiB heap).

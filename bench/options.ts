@@ -22,6 +22,28 @@ export const DEFAULT_FLAGS = {
   name: 'latest',
 };
 
+/**
+ * The grid `--matrix` runs: N ∈ {100, 1000} × I ∈ {1s, 8s, 30s}, K = 10 polls, and K = 3 at 30 s
+ * (fewer polls, to keep the run short).
+ */
+export const MATRIX_CONFIGS: readonly BenchConfig[] = [100, 1000].flatMap((jobs) =>
+  [1_000, 8_000, 30_000].map((pollIntervalMs) => ({
+    jobs,
+    polls: pollIntervalMs >= 30_000 ? 3 : 10,
+    pollIntervalMs,
+  })),
+);
+
+/** Results file name of a `--matrix` run without `--name`. */
+export const MATRIX_NAME = 'matrix';
+
+/** The flags that set the configurations, which `--matrix` sets itself. */
+const MATRIX_CONFLICTS = [
+  ['sizes', '--sizes'],
+  ['pollInterval', '--poll-interval'],
+  ['polls', '--polls'],
+] as const;
+
 /** A bad flag value; the message says which and why. */
 export class BenchArgsError extends Error {
   override readonly name = 'BenchArgsError';
@@ -34,6 +56,8 @@ export interface CliOptions {
   outDir: string;
   /** File name of the results, without `.json` / `.md`. */
   name: string;
+  /** Whether `--matrix` chose the configurations. */
+  matrix: boolean;
 }
 
 function positiveInt(value: string, what: string): number {
@@ -80,6 +104,12 @@ export function parseBenchArgs(argv: string[]): CliOptions {
       'Benchmark the cost of waiting for APS jobs: the empty-workflow ceiling, runApsJob (polling by activity ' +
         'retry), a naive sleep-and-describe workflow and a heartbeating polling activity, side by side.',
     )
+    .option(
+      '--matrix',
+      `run the grid N ∈ {100,1000} × I ∈ {1s,8s,30s} with K=10 polls (K=3 at 30s), named ${MATRIX_NAME} ` +
+        'unless --name is given; excludes --sizes, --polls and --poll-interval; the long-wait configuration ' +
+        'only if --long-polls is given',
+    )
     .option('--sizes <list>', 'concurrent jobs per configuration, comma-separated', DEFAULT_FLAGS.sizes)
     .option('--polls <k>', 'polls that answer Starting before a job runs (K)', DEFAULT_FLAGS.polls)
     .option(
@@ -87,7 +117,11 @@ export function parseBenchArgs(argv: string[]): CliOptions {
       'poll interval (I), at least 1s: one for every size, or one per size (e.g. 1s,5s)',
       DEFAULT_FLAGS.pollInterval,
     )
-    .option('--long-polls <k>', 'K of the extra long-wait configuration; 0 skips it', DEFAULT_FLAGS.longPolls)
+    .option(
+      '--long-polls <k>',
+      'K of the extra long-wait configuration; 0 skips it (with --matrix: none unless given)',
+      DEFAULT_FLAGS.longPolls,
+    )
     .option('--long-jobs <n>', 'N of the long-wait configuration', DEFAULT_FLAGS.longJobs)
     .option(
       '--long-poll-interval <duration>',
@@ -116,7 +150,11 @@ export function parseBenchArgs(argv: string[]): CliOptions {
       '--worker-node-options <flags>',
       `Node flags of the worker processes, space-separated (default: ${WORKER_NODE_OPTIONS}, as npm run worker; '' for none)`,
     )
-    .option('--name <name>', 'results file name (without extension)', DEFAULT_FLAGS.name)
+    .option(
+      '--name <name>',
+      `results file name (without extension; ${MATRIX_NAME} with --matrix)`,
+      DEFAULT_FLAGS.name,
+    )
     .option(
       '--history-sample <n>',
       'histories fetched per phase to cross-check event counts',
@@ -127,24 +165,37 @@ export function parseBenchArgs(argv: string[]): CliOptions {
     .exitOverride();
   program.parse(argv, { from: 'user' });
   const o = program.opts<Record<string, string | undefined>>();
-  const polls = positiveInt(o.polls as string, '--polls');
-  const sizes = list(o.sizes as string).map((s) => positiveInt(s, '--sizes'));
-  const intervals = list(o.pollInterval as string).map((s) => duration(s, '--poll-interval'));
-  if (intervals.length !== 1 && intervals.length !== sizes.length) {
-    throw new BenchArgsError(
-      `--poll-interval: one interval, or one per size (${sizes.length}), got ${intervals.length}`,
-    );
+  const given = (key: string): boolean => program.getOptionValueSource(key) === 'cli';
+  const matrix = program.getOptionValue('matrix') === true;
+  let configs: BenchConfig[];
+  if (matrix) {
+    const conflicts = MATRIX_CONFLICTS.filter(([key]) => given(key)).map(([, flag]) => flag);
+    if (conflicts.length > 0) {
+      throw new BenchArgsError(
+        `--matrix sets the sizes, poll intervals and polls itself: drop ${conflicts.join(', ')}, or run without --matrix`,
+      );
+    }
+    configs = MATRIX_CONFIGS.map((c) => ({ ...c }));
+  } else {
+    const polls = positiveInt(o.polls as string, '--polls');
+    const sizes = list(o.sizes as string).map((s) => positiveInt(s, '--sizes'));
+    const intervals = list(o.pollInterval as string).map((s) => duration(s, '--poll-interval'));
+    if (intervals.length !== 1 && intervals.length !== sizes.length) {
+      throw new BenchArgsError(
+        `--poll-interval: one interval, or one per size (${sizes.length}), got ${intervals.length}`,
+      );
+    }
+    configs = sizes.map((jobs, i) => ({
+      jobs,
+      polls,
+      pollIntervalMs: (intervals.length === 1 ? intervals[0] : intervals[i]) as number,
+    }));
   }
-  const configs: BenchConfig[] = sizes.map((jobs, i) => ({
-    jobs,
-    polls,
-    pollIntervalMs: (intervals.length === 1 ? intervals[0] : intervals[i]) as number,
-  }));
   const longPolls = Number(o.longPolls);
   if (!Number.isInteger(longPolls) || longPolls < 0) {
     throw new BenchArgsError(`--long-polls: a whole number ≥ 0, got ${o.longPolls}`);
   }
-  if (longPolls > 0) {
+  if (longPolls > 0 && (!matrix || given('longPolls'))) {
     configs.push({
       jobs: positiveInt(o.longJobs as string, '--long-jobs'),
       polls: longPolls,
@@ -159,7 +210,8 @@ export function parseBenchArgs(argv: string[]): CliOptions {
   }
   return {
     outDir: o.out as string,
-    name: o.name as string,
+    name: matrix && !given('name') ? MATRIX_NAME : (o.name as string),
+    matrix,
     bench: {
       configs,
       strategies: strategies as StrategyName[],

@@ -1,10 +1,12 @@
 /**
- * The results as markdown tables, and the issue's targets checked against them.
+ * The results as markdown tables, the issue's targets checked against them, and the goal check of
+ * ours against the best of the alternatives in every configuration.
  */
 import { BENCH_DYNAMIC_CONFIG } from './dev-server';
 import { formatMs } from '../src/validation';
 import { STRATEGIES, STRATEGY_LABELS, type StrategyName } from './api';
 import { configLabel, type BenchResult, type ConfigResult, type Dist, type PhaseResult } from './harness';
+import { round } from './stats';
 
 /** One target of the issue and what the run measured against it. */
 export interface TargetCheck {
@@ -18,6 +20,11 @@ export interface TargetCheck {
 
 const CEILING_SHARE = 0.4;
 const RSS_LIMIT_MB = 400;
+const SLOT_SHARE_LIMIT = 0.05;
+const SLOT_SHARE_FROM_INTERVAL_MS = 8_000;
+const RSS_AT_JOBS = 1_000;
+const DETECTION_SLACK_MS = 1_000;
+const EXTRA_CALLS_LIMIT = 1;
 
 function fmt(v: number | null | undefined, unit = ''): string {
   return v === null || v === undefined ? '–' : `${v}${unit}`;
@@ -277,7 +284,343 @@ export function evaluateTargets(result: BenchResult): TargetCheck[] {
   return checks;
 }
 
-/** The whole report: machine, command, a table per configuration, the targets. */
+/** The alternatives ours is held against in the goal check. */
+export const ALTERNATIVES = ['naive', 'heartbeat'] as const;
+
+/** One of {@link ALTERNATIVES}. */
+export type Alternative = (typeof ALTERNATIVES)[number];
+
+/** The measures of the goal check, in the order of its rows. */
+export const GOAL_MEASURES = [
+  'throughput',
+  'ceilingShare',
+  'detectionP99',
+  'detectionP99Bound',
+  'workerCpuPerJob',
+  'serverCpuPerJob',
+  'slotShare',
+  'workerRssPeak',
+  'historyEventsMax',
+  'apiCallsBeyondPolls',
+] as const;
+
+/** One of {@link GOAL_MEASURES}. */
+export type GoalMeasure = (typeof GOAL_MEASURES)[number];
+
+/** One measure of the goal check in one configuration. */
+export interface GoalRow {
+  measure: GoalMeasure;
+  /** The measure in words. */
+  label: string;
+  /** Unit of `ours`, `best` and `limit` (`share`: a fraction of 1). */
+  unit: string;
+  /** Ours' figure; null when ours did not run or has none. */
+  ours: number | null;
+  /**
+   * The best figure of the alternatives that ran (the highest throughput or share of the ceiling,
+   * the lowest of anything else); null when neither ran or has one.
+   */
+  best: number | null;
+  /** Whose figure `best` is. */
+  bestStrategy: Alternative | null;
+  /** The target, in words, for this configuration. */
+  target: string;
+  /** The fixed bound of the target, in `unit`; null when the target is relative. */
+  limit: number | null;
+  /**
+   * Met or missed, from `ours` against `best` or `limit` (history: against ours' figure in every
+   * configuration). A figure ours lacks because not all its jobs completed counts as missed; null
+   * (n/a) when the target does not apply to the configuration, when a strategy it needs did not
+   * run, or when the run has no figure for it.
+   */
+  met: boolean | null;
+}
+
+/** The goal check of one configuration. */
+export interface ConfigGoals {
+  /** The configuration, as {@link configLabel} names it. */
+  label: string;
+  jobs: number;
+  polls: number;
+  pollIntervalMs: number;
+  /** One row per measure, in the order of {@link GOAL_MEASURES}. */
+  rows: GoalRow[];
+}
+
+/** One measure over every configuration. */
+export interface GoalSummaryRow {
+  measure: GoalMeasure;
+  label: string;
+  /** The target, in words, for any configuration. */
+  target: string;
+  /** Each configuration's verdict, in the order of the run. */
+  byConfig: Array<{ label: string; met: boolean | null }>;
+  /** Missed in any configuration: false; else met in any: true; else null (n/a everywhere). */
+  met: boolean | null;
+  /** The configurations that missed it. */
+  missedIn: string[];
+}
+
+/** Ours against the best of the alternatives, per configuration and over all of them. */
+export interface GoalCheck {
+  configs: ConfigGoals[];
+  summary: GoalSummaryRow[];
+}
+
+interface GoalDef {
+  label: string;
+  unit: string;
+  /** The target for the summary. */
+  target: string;
+  /** Which figure is best. */
+  better: 'higher' | 'lower';
+  figure: (p: PhaseResult, c: ConfigResult) => number | null;
+  /** As a figure in the tables. */
+  show: (v: number) => string;
+}
+
+const percent = (v: number): string => `${round(100 * v, 2)} %`;
+
+const GOALS: Record<GoalMeasure, GoalDef> = {
+  throughput: {
+    label: 'jobs/s net of the jobs’ own Starting time',
+    unit: 'jobs/s',
+    target: '≥ the best alternative',
+    better: 'higher',
+    figure: (p) => p.netJobsPerSec,
+    show: (v) => `${v} jobs/s`,
+  },
+  ceilingShare: {
+    label: 'share of the empty-workflow ceiling (net jobs/s ÷ the ceiling’s jobs/s)',
+    unit: 'share',
+    target: `≥ ${CEILING_SHARE * 100} %`,
+    better: 'higher',
+    figure: (p, c) => {
+      const ceiling = c.phases.empty?.jobsPerSec;
+      return p.netJobsPerSec === null || ceiling === null || ceiling === undefined || ceiling === 0
+        ? null
+        : round(p.netJobsPerSec / ceiling, 4);
+    },
+    show: percent,
+  },
+  detectionP99: {
+    label: 'detection latency p99',
+    unit: 'ms',
+    target: '≤ the best alternative',
+    better: 'lower',
+    figure: (p) => p.detection?.p99 ?? null,
+    show: (v) => `${v} ms`,
+  },
+  detectionP99Bound: {
+    label: 'detection latency p99 against the poll interval',
+    unit: 'ms',
+    target: '≤ I + 1 s',
+    better: 'lower',
+    figure: (p) => p.detection?.p99 ?? null,
+    show: (v) => `${v} ms`,
+  },
+  workerCpuPerJob: {
+    label: 'worker CPU per job',
+    unit: 'ms/job',
+    target: '≤ the best alternative',
+    better: 'lower',
+    figure: (p) => p.worker.cpuMsPerJob,
+    show: (v) => `${v} ms`,
+  },
+  serverCpuPerJob: {
+    label: 'server CPU per job',
+    unit: 'ms/job',
+    target: '≤ the best alternative',
+    better: 'lower',
+    figure: (p) => p.server.cpuMsPerJob,
+    show: (v) => `${v} ms`,
+  },
+  slotShare: {
+    label: 'share of the waiting time a slot is held (slot-s ÷ job-s waiting)',
+    unit: 'share',
+    target: `≤ ${SLOT_SHARE_LIMIT * 100} % at I ≥ ${formatMs(SLOT_SHARE_FROM_INTERVAL_MS)}`,
+    better: 'lower',
+    figure: (p) => p.slots?.slotShareOfWait ?? null,
+    show: percent,
+  },
+  workerRssPeak: {
+    label: 'worker RSS peak',
+    unit: 'MB',
+    target: `< ${RSS_LIMIT_MB} MB at N = ${RSS_AT_JOBS}`,
+    better: 'lower',
+    figure: (p) => p.worker.rssPeakMb,
+    show: (v) => `${v} MB`,
+  },
+  historyEventsMax: {
+    label: 'history events per workflow, max',
+    unit: 'events',
+    target: 'the same in every configuration (independent of the number of polls)',
+    better: 'lower',
+    figure: (p) => p.history.events.max,
+    show: (v) => String(v),
+  },
+  apiCallsBeyondPolls: {
+    label: 'most APS calls beyond polls + 1 start, any job',
+    unit: 'calls',
+    target: `≤ ${EXTRA_CALLS_LIMIT}: calls ≤ polls + 1 start + 1 describe`,
+    better: 'lower',
+    figure: (p) => p.api?.extraPerJobMax ?? null,
+    show: (v) => String(v),
+  },
+};
+
+function bestAlternative(
+  c: ConfigResult,
+  def: GoalDef,
+): { best: number | null; bestStrategy: Alternative | null } {
+  let out: { best: number | null; bestStrategy: Alternative | null } = { best: null, bestStrategy: null };
+  for (const s of ALTERNATIVES) {
+    const p = c.phases[s];
+    const v = p ? def.figure(p, c) : null;
+    if (v === null) continue;
+    if (out.best === null || (def.better === 'higher' ? v > out.best : v < out.best)) {
+      out = { best: v, bestStrategy: s };
+    }
+  }
+  return out;
+}
+
+/**
+ * Ours against the best of naive and heartbeat (whichever ran) in every configuration, measure by
+ * measure, with the fixed targets, and a summary over all configurations.
+ */
+export function evaluateGoals(result: BenchResult): GoalCheck {
+  const oursRuns = result.configs.filter((c) => c.phases.ours !== undefined).length;
+  const history = result.configs.flatMap((c) =>
+    c.phases.ours ? [GOALS.historyEventsMax.figure(c.phases.ours, c)] : [],
+  );
+  const configs = result.configs.map((c): ConfigGoals => {
+    const ours = c.phases.ours;
+    const rows = GOAL_MEASURES.map((measure): GoalRow => {
+      const def = GOALS[measure];
+      const figure = ours ? def.figure(ours, c) : null;
+      const { best, bestStrategy } = bestAlternative(c, def);
+      let target = def.target;
+      let limit: number | null = null;
+      // Whether the target applies to this configuration and the run has what it is checked against.
+      let applies: boolean;
+      let holds: (v: number) => boolean;
+      switch (measure) {
+        case 'throughput':
+          applies = best !== null;
+          holds = (v) => v >= (best as number);
+          break;
+        case 'detectionP99':
+        case 'workerCpuPerJob':
+        case 'serverCpuPerJob':
+          applies = best !== null;
+          holds = (v) => v <= (best as number);
+          break;
+        case 'ceilingShare':
+          limit = CEILING_SHARE;
+          applies = (c.phases.empty?.jobsPerSec ?? 0) > 0;
+          holds = (v) => v >= CEILING_SHARE;
+          break;
+        case 'detectionP99Bound': {
+          const bound = c.pollIntervalMs + DETECTION_SLACK_MS;
+          limit = bound;
+          target = `≤ I + 1 s = ${bound} ms`;
+          applies = true;
+          holds = (v) => v <= bound;
+          break;
+        }
+        case 'slotShare':
+          limit = SLOT_SHARE_LIMIT;
+          applies = c.pollIntervalMs >= SLOT_SHARE_FROM_INTERVAL_MS;
+          holds = (v) => v <= SLOT_SHARE_LIMIT;
+          break;
+        case 'workerRssPeak':
+          limit = RSS_LIMIT_MB;
+          applies = c.jobs === RSS_AT_JOBS;
+          holds = (v) => v < RSS_LIMIT_MB;
+          break;
+        case 'historyEventsMax':
+          target = `the same in every configuration (ours: ${history.length > 0 ? history.map((v) => fmt(v)).join(', ') : 'n/a'})`;
+          applies = oursRuns >= 2;
+          holds = (v) => history.every((h) => h === null || h === v);
+          break;
+        case 'apiCallsBeyondPolls':
+          limit = EXTRA_CALLS_LIMIT;
+          applies = true;
+          holds = (v) => v <= EXTRA_CALLS_LIMIT;
+          break;
+      }
+      // A figure missing because ours did not complete every job is a miss, not a gap in the data.
+      const met =
+        !ours || !applies ? null : figure === null ? (ours.notCompleted > 0 ? false : null) : holds(figure);
+      return {
+        measure,
+        label: def.label,
+        unit: def.unit,
+        ours: figure,
+        best,
+        bestStrategy,
+        target,
+        limit,
+        met,
+      };
+    });
+    return { label: configLabel(c), jobs: c.jobs, polls: c.polls, pollIntervalMs: c.pollIntervalMs, rows };
+  });
+  const summary = GOAL_MEASURES.map((measure, i): GoalSummaryRow => {
+    const byConfig = configs.map((c) => ({ label: c.label, met: c.rows[i]?.met ?? null }));
+    const missedIn = byConfig.filter((b) => b.met === false).map((b) => b.label);
+    return {
+      measure,
+      label: GOALS[measure].label,
+      target: GOALS[measure].target,
+      byConfig,
+      met: missedIn.length > 0 ? false : byConfig.some((b) => b.met === true) ? true : null,
+      missedIn,
+    };
+  });
+  return { configs, summary };
+}
+
+function verdict(met: boolean | null): string {
+  return met === null ? 'n/a' : met ? 'met' : '**missed**';
+}
+
+/** The goal check of one configuration as a table: a row per measure. */
+export function renderGoalTable(goals: ConfigGoals): string {
+  const lines = ['| measure | ours | best alternative | target | result |', '|---|---|---|---|---|'];
+  for (const r of goals.rows) {
+    const show = GOALS[r.measure].show;
+    lines.push(
+      `| ${r.label} | ${r.ours === null ? 'n/a' : show(r.ours)} | ${r.best === null ? 'n/a' : `${show(r.best)} (${r.bestStrategy})`} | ${r.target} | ${verdict(r.met)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** The goal check over every configuration: a row per measure, a column per configuration. */
+export function renderGoalSummary(check: GoalCheck): string {
+  const header = ['measure', 'target', ...check.configs.map((c) => c.label), 'all configurations'];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const s of check.summary) {
+    lines.push(
+      `| ${s.label} | ${s.target} | ${[...s.byConfig.map((b) => verdict(b.met)), verdict(s.met)].join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** What `npm run bench` writes to `<name>.json`: every measure, the targets and the goal check. */
+export function resultsJson(
+  result: BenchResult,
+): BenchResult & { targets: TargetCheck[]; goalCheck: GoalCheck } {
+  return { ...result, targets: evaluateTargets(result), goalCheck: evaluateGoals(result) };
+}
+
+/**
+ * The whole report: machine, command, a table and the goal check per configuration, the goal check
+ * over all of them, the targets.
+ */
 export function renderMarkdown(result: BenchResult): string {
   const m = result.meta;
   const out: string[] = [];
@@ -306,14 +649,26 @@ export function renderMarkdown(result: BenchResult): string {
   }
   out.push('');
   out.push('Strategies: ' + STRATEGIES.map((s) => `**${s}** = ${STRATEGY_LABELS[s]}`).join('; ') + '.');
-  for (const c of result.configs) {
+  const goals = evaluateGoals(result);
+  for (const [i, c] of result.configs.entries()) {
     out.push('');
     out.push(
       `## ${configLabel(c)}: ${c.jobs} jobs Starting ${formatMs(c.polls * c.pollIntervalMs - c.pollIntervalMs)}–${formatMs(c.polls * c.pollIntervalMs)} (mean ${formatMs(c.startingMsMean)}), ${c.maxActivities} activity slots`,
     );
     out.push('');
     out.push(renderConfigTable(c));
+    const goalsOfConfig = goals.configs[i];
+    if (goalsOfConfig) {
+      out.push('');
+      out.push(`### Goal check: ${configLabel(c)}, ours against the best of ${ALTERNATIVES.join(' and ')}`);
+      out.push('');
+      out.push(renderGoalTable(goalsOfConfig));
+    }
   }
+  out.push('');
+  out.push('## Goal check: all configurations');
+  out.push('');
+  out.push(renderGoalSummary(goals));
   out.push('');
   out.push('## Targets');
   out.push('');

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { STRATEGIES } from '../bench/api';
-import { runBench, type PhaseResult } from '../bench/harness';
-import { BenchArgsError, parseBenchArgs } from '../bench/options';
-import { evaluateTargets, renderMarkdown } from '../bench/report';
+import { runBench, type BenchResult, type PhaseResult } from '../bench/harness';
+import { BenchArgsError, MATRIX_CONFIGS, parseBenchArgs } from '../bench/options';
+import { evaluateGoals, evaluateTargets, renderMarkdown, resultsJson, type GoalCheck } from '../bench/report';
 import { DEFAULT_WORKER_TUNING, WORKER_NODE_OPTIONS } from '../src/config';
 
 // Proves the benchmark harness runs end to end at a tiny size. Structure only: timings depend on
@@ -10,14 +10,19 @@ import { DEFAULT_WORKER_TUNING, WORKER_NODE_OPTIONS } from '../src/config';
 describe('benchmark harness (N=5)', function () {
   this.timeout(90_000);
 
-  it('runs every strategy and reports every measure', async () => {
-    const result = await runBench({
+  let result: BenchResult;
+
+  before(async () => {
+    result = await runBench({
       configs: [{ jobs: 5, polls: 1, pollIntervalMs: 1_000 }],
       historySample: 2,
       settleMs: 300,
       idleProbeMs: 300,
       log: () => undefined,
     });
+  });
+
+  it('runs every strategy and reports every measure', () => {
     assert.equal(result.configs.length, 1);
     const config = result.configs[0];
     assert.ok(config);
@@ -54,6 +59,147 @@ describe('benchmark harness (N=5)', function () {
     assert.match(markdown, /\| +\| empty \| ours \| naive \| heartbeat \| ours ÷ naive \|/);
     assert.match(markdown, /## Targets/);
   });
+
+  // Every row of the goal check, in order.
+  const MEASURES = [
+    'throughput',
+    'ceilingShare',
+    'detectionP99',
+    'detectionP99Bound',
+    'workerCpuPerJob',
+    'serverCpuPerJob',
+    'slotShare',
+    'workerRssPeak',
+    'historyEventsMax',
+    'apiCallsBeyondPolls',
+  ];
+
+  it('checks the goals of every configuration, met computed from the figures it shows', () => {
+    const json = JSON.parse(JSON.stringify(resultsJson(result))) as { goalCheck: GoalCheck };
+    const check = json.goalCheck;
+    assert.equal(check.configs.length, result.configs.length);
+    const config = result.configs[0];
+    const goals = check.configs[0];
+    assert.ok(config && goals);
+    assert.deepEqual(
+      { label: goals.label, jobs: goals.jobs, polls: goals.polls, pollIntervalMs: goals.pollIntervalMs },
+      { label: 'N=5 K=1 I=1s', jobs: 5, polls: 1, pollIntervalMs: 1_000 },
+    );
+    assert.deepEqual(
+      goals.rows.map((r) => r.measure),
+      MEASURES,
+    );
+    for (const r of goals.rows) {
+      assert.ok(r.met === null || typeof r.met === 'boolean', r.measure);
+      assert.equal(typeof r.label, 'string');
+      assert.equal(typeof r.target, 'string');
+      assert.ok(r.ours === null || typeof r.ours === 'number', r.measure);
+      assert.ok(r.bestStrategy === null || ['naive', 'heartbeat'].includes(r.bestStrategy), r.measure);
+      assert.equal(r.best === null, r.bestStrategy === null, r.measure);
+    }
+    const row = (measure: string) => goals.rows.find((r) => r.measure === measure);
+
+    // Throughput: ours' net jobs/s against the higher of naive's and heartbeat's.
+    const ours = config.phases.ours as PhaseResult;
+    const alternatives = (['naive', 'heartbeat'] as const).map((s) => ({
+      s,
+      v: config.phases[s]?.netJobsPerSec as number,
+    }));
+    const top = alternatives.reduce((a, b) => (b.v > a.v ? b : a));
+    const throughput = row('throughput');
+    assert.ok(throughput);
+    assert.equal(throughput.ours, ours.netJobsPerSec);
+    assert.equal(throughput.best, top.v);
+    assert.equal(throughput.bestStrategy, top.s);
+    assert.equal(throughput.met, (throughput.ours as number) >= throughput.best);
+
+    // Worker CPU: the lower is best.
+    const cpu = row('workerCpuPerJob');
+    assert.ok(cpu && cpu.ours !== null && cpu.best !== null);
+    assert.equal(
+      cpu.best,
+      Math.min(...alternatives.map(({ s }) => config.phases[s]?.worker.cpuMsPerJob as number)),
+    );
+    assert.equal(cpu.met, cpu.ours <= cpu.best);
+
+    // Detection p99 against I + 1 s.
+    const bound = row('detectionP99Bound');
+    assert.ok(bound);
+    assert.equal(bound.limit, 2_000);
+    assert.equal(bound.ours, ours.detection?.p99);
+    assert.equal(bound.met, (bound.ours as number) <= 2_000);
+    assert.equal(row('apiCallsBeyondPolls')?.met, (ours.api?.extraPerJobMax ?? Infinity) <= 1);
+
+    // Not applicable at I = 1 s, at N = 5, and with one configuration.
+    assert.equal(row('slotShare')?.met, null);
+    assert.equal(row('workerRssPeak')?.met, null);
+    assert.equal(row('historyEventsMax')?.met, null);
+
+    assert.deepEqual(
+      check.summary.map((r) => r.measure),
+      MEASURES,
+    );
+    for (const [i, s] of check.summary.entries()) {
+      assert.deepEqual(s.byConfig, [{ label: goals.label, met: goals.rows[i]?.met }]);
+      assert.equal(s.met, goals.rows[i]?.met);
+      assert.deepEqual(s.missedIn, s.met === false ? [goals.label] : []);
+    }
+
+    const markdown = renderMarkdown(result);
+    assert.match(markdown, /### Goal check: N=5 K=1 I=1s, ours against the best of naive and heartbeat/);
+    assert.match(
+      markdown,
+      /## Goal check: all configurations\n\n\| measure \| target \| N=5 K=1 I=1s \| all configurations \|/,
+    );
+    const verdicts =
+      markdown.slice(0, markdown.indexOf('## Targets')).match(/\| (met|\*\*missed\*\*|n\/a) \|$/gm) ?? [];
+    assert.equal(verdicts.length, 2 * MEASURES.length);
+  });
+
+  it('says n/a without an alternative, counts an incomplete run as missed, and compares history across configurations', () => {
+    const alone = structuredClone(result);
+    const only = alone.configs[0];
+    assert.ok(only);
+    delete only.phases.naive;
+    delete only.phases.heartbeat;
+    for (const r of evaluateGoals(alone).configs[0]?.rows ?? []) {
+      assert.equal(r.best, null, r.measure);
+      if (['throughput', 'detectionP99', 'workerCpuPerJob', 'serverCpuPerJob'].includes(r.measure)) {
+        assert.equal(r.met, null, r.measure);
+      }
+    }
+    assert.match(
+      renderMarkdown(alone),
+      /\| jobs\/s net of the jobs’ own Starting time \| [^|]+ \| n\/a \| [^|]+ \| n\/a \|/,
+    );
+
+    const incomplete = structuredClone(result);
+    const oursPhase = incomplete.configs[0]?.phases.ours;
+    assert.ok(oursPhase);
+    oursPhase.notCompleted = 1;
+    oursPhase.netJobsPerSec = null;
+    const throughput = evaluateGoals(incomplete).configs[0]?.rows[0];
+    assert.deepEqual([throughput?.measure, throughput?.ours, throughput?.met], ['throughput', null, false]);
+
+    const two = structuredClone(result);
+    const first = two.configs[0];
+    assert.ok(first);
+    const second = structuredClone({ ...first, polls: 3 });
+    two.configs.push(second);
+    const same = evaluateGoals(two);
+    assert.deepEqual(
+      same.configs.map((c) => c.rows.find((r) => r.measure === 'historyEventsMax')?.met),
+      [true, true],
+    );
+    (second.phases.ours as PhaseResult).history.events.max = (first.phases.ours?.history.events.max ?? 0) + 1;
+    const differ = evaluateGoals(two);
+    assert.deepEqual(
+      differ.configs.map((c) => c.rows.find((r) => r.measure === 'historyEventsMax')?.met),
+      [false, false],
+    );
+    const summary = differ.summary.find((s) => s.measure === 'historyEventsMax');
+    assert.deepEqual([summary?.met, summary?.missedIn], [false, ['N=5 K=1 I=1s', 'N=5 K=3 I=1s']]);
+  });
 });
 
 describe('benchmark flags', () => {
@@ -74,6 +220,55 @@ describe('benchmark flags', () => {
     assert.deepEqual(o.workerNodeOptions, []);
     assert.deepEqual(o.serverConfig, { 'system.enableActivityEagerExecution': true, 'history.rps': 500 });
     assert.equal(parseBenchArgs(['--max-cached-workflows', '250']).bench.maxCachedWorkflows, 250);
+  });
+
+  it('--matrix runs the N × I grid, 30 s with fewer polls, and no long-wait configuration unless asked', () => {
+    const grid = [
+      { jobs: 100, polls: 10, pollIntervalMs: 1_000 },
+      { jobs: 100, polls: 10, pollIntervalMs: 8_000 },
+      { jobs: 100, polls: 3, pollIntervalMs: 30_000 },
+      { jobs: 1000, polls: 10, pollIntervalMs: 1_000 },
+      { jobs: 1000, polls: 10, pollIntervalMs: 8_000 },
+      { jobs: 1000, polls: 3, pollIntervalMs: 30_000 },
+    ];
+    assert.deepEqual(MATRIX_CONFIGS, grid);
+    const m = parseBenchArgs(['--matrix']);
+    assert.equal(m.matrix, true);
+    assert.equal(m.name, 'matrix');
+    assert.deepEqual(m.bench.configs, grid);
+    assert.match(m.bench.command ?? '', /^npm run bench -- --matrix$/);
+    const withLong = parseBenchArgs(['--matrix', '--long-polls', '50', '--name', 'grid']);
+    assert.equal(withLong.name, 'grid');
+    assert.deepEqual(withLong.bench.configs, [...grid, { jobs: 100, polls: 50, pollIntervalMs: 1_000 }]);
+    assert.deepEqual(parseBenchArgs(['--matrix', '--long-polls', '0']).bench.configs, grid);
+    // Without --matrix, the default run is unchanged.
+    const d = parseBenchArgs([]);
+    assert.equal(d.matrix, false);
+    assert.equal(d.name, 'latest');
+    assert.deepEqual(d.bench.configs, [
+      { jobs: 100, polls: 10, pollIntervalMs: 1_000 },
+      { jobs: 1000, polls: 10, pollIntervalMs: 8_000 },
+      { jobs: 100, polls: 100, pollIntervalMs: 1_000 },
+    ]);
+  });
+
+  it('--matrix with --sizes, --poll-interval or --polls names the flags', () => {
+    const bad: [string[], RegExp][] = [
+      [['--matrix', '--sizes', '100,1000'], /^--matrix .*: drop --sizes, or run without --matrix$/],
+      [['--matrix', '--poll-interval=8s'], /^--matrix .*: drop --poll-interval, or/],
+      [['--polls', '3', '--matrix'], /^--matrix .*: drop --polls, or/],
+      [
+        ['--matrix', '--sizes', '5', '--poll-interval', '1s', '--polls', '1'],
+        /^--matrix .*: drop --sizes, --poll-interval, --polls, or/,
+      ],
+    ];
+    for (const [argv, re] of bad) {
+      assert.throws(
+        () => parseBenchArgs(argv),
+        (e: Error) => e instanceof BenchArgsError && re.test(e.message),
+        argv.join(' '),
+      );
+    }
   });
 
   it('name the flag of a bad value', () => {
