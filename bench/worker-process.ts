@@ -4,8 +4,10 @@
  * the activity executions in flight. Driven over IPC by the harness (see worker-protocol.ts).
  */
 import { readFileSync } from 'node:fs';
+import { CompleteAsyncError } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createActivities } from '../src/activities';
+import { createActivities, type InProcessWaiter } from '../src/activities';
+import { createInProcessWaiter } from '../src/worker';
 import { createApsApi } from '../src/aps/client';
 import { createBenchActivities } from './activities';
 import type { FromWorker, Step, ToWorker, WorkerProcessConfig, WorkerReport } from './worker-protocol';
@@ -33,7 +35,8 @@ class InFlightTracker {
         try {
           return await fn(...args);
         } catch (err) {
-          this.failures[name] = (this.failures[name] ?? 0) + 1;
+          // A wait handed to the in-process waiter ends the function early; it is no failure.
+          if (!(err instanceof CompleteAsyncError)) this.failures[name] = (this.failures[name] ?? 0) + 1;
           throw err;
         } finally {
           const ended = Date.now();
@@ -78,7 +81,11 @@ async function main(config: WorkerProcessConfig): Promise<void> {
   });
   const tracker = new InFlightTracker(config.waitingActivity);
   let activities: Record<string, AnyActivity> | undefined;
+  const connection = await NativeConnection.connect({ address: config.address });
+  // The package's worker holds waits in process (createApsWorker does the same).
+  let waiter: InProcessWaiter | undefined;
   if (config.aps) {
+    waiter = createInProcessWaiter(connection, config.namespace, config.maxConcurrentActivityTaskExecutions);
     const aps = createApsApi({
       credentials: {
         kind: 'access-key',
@@ -90,9 +97,8 @@ async function main(config: WorkerProcessConfig): Promise<void> {
       connectTimeoutMs: 10_000,
       readTimeoutMs: 10_000,
     });
-    activities = tracker.wrap({ ...createActivities({ aps }), ...createBenchActivities({ aps }) });
+    activities = tracker.wrap({ ...createActivities({ aps, waiter }), ...createBenchActivities({ aps }) });
   }
-  const connection = await NativeConnection.connect({ address: config.address });
   const worker = await Worker.create({
     connection,
     namespace: config.namespace,
@@ -160,6 +166,7 @@ async function main(config: WorkerProcessConfig): Promise<void> {
   });
   send({ type: 'ready' });
   await running;
+  await waiter?.close();
   await connection.close();
 }
 

@@ -15,7 +15,14 @@ import { apiFailure, invalidInputFailure, notReadyFailure, toApsError } from './
 import { pollDelayMs, type PollSchedule } from './poll-schedule';
 import type { InProcessWaiter, WaitOutcome } from './waiter';
 
-export { InProcessWaiter, type InProcessWaiterOptions, type WaiterStats } from './waiter';
+export {
+  InProcessWaiter,
+  type CompletionLike,
+  type InProcessWaiterOptions,
+  type WaitEntry,
+  type WaitOutcome,
+  type WaiterStats,
+} from './waiter';
 export { pollDelayMs, type PollSchedule } from './poll-schedule';
 
 /** Longest delay between reads that a wait holds in process; longer ones go back to the server. */
@@ -543,7 +550,7 @@ export function createActivities(deps: ActivityDeps) {
       taskToken: info.taskToken,
       name: o.input.apsJobId,
       firstDelayMs: o.firstDelayMs,
-      heartbeatEveryMs: Math.max(1000, (info.heartbeatTimeoutMs ?? 30_000) / 3),
+      heartbeatEveryMs: Math.max(1000, (info.heartbeatTimeoutMs ?? 30_000) / 2),
       handBackAt: o.until,
       log: o.log,
       details: o.details,
@@ -837,7 +844,7 @@ export function createActivities(deps: ActivityDeps) {
      * Waits for the target. Each attempt reads the status once; not there yet, it either hands the
      * wait to the worker's in-process waiter (when the attempt has a heartbeat timeout and asks for
      * `inProcess`: the waiter reads on its own timers, heartbeats, and completes the attempt
-     * asynchronously, so the wait holds no slot and costs the server one heartbeat per third of the
+     * asynchronously, so the wait holds no slot and costs the server one heartbeat per half of the
      * heartbeat timeout), or fails with a BENIGN retryable failure whose delay is the poll interval
      * (no slot, no history, one attempt per read). Right after our start of a job that was
      * completed or failed, that same status is not trusted until the job was seen leaving it or

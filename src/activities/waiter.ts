@@ -10,7 +10,6 @@ import {
   ActivityNotFoundError,
   ActivityPausedError,
   ActivityResetError,
-  type AsyncCompletionClient,
 } from '@temporalio/client';
 import type { Logger } from '@temporalio/common';
 
@@ -31,7 +30,7 @@ export interface WaitEntry {
   name: string;
   /** Delay before the first step, ms. */
   firstDelayMs: number;
-  /** Heartbeat period, ms (a third of the attempt's heartbeat timeout). */
+  /** Heartbeat period, ms (half the attempt's heartbeat timeout). */
   heartbeatEveryMs: number;
   /** Epoch ms after which the attempt is handed back instead of stepped again. */
   handBackAt: number;
@@ -45,10 +44,18 @@ export interface WaitEntry {
   log: Logger;
 }
 
+/** What the waiter needs of `AsyncCompletionClient` (by task token). */
+export interface CompletionLike {
+  complete(taskToken: Uint8Array, result: unknown): Promise<void>;
+  fail(taskToken: Uint8Array, err: unknown): Promise<void>;
+  heartbeat(taskToken: Uint8Array, details?: unknown): Promise<void>;
+  reportCancellation(taskToken: Uint8Array): Promise<void>;
+}
+
 /** Options of {@link InProcessWaiter}. */
 export interface InProcessWaiterOptions {
   /** The client that heartbeats and completes attempts (on the worker's own connection). */
-  completion: Pick<AsyncCompletionClient, 'complete' | 'fail' | 'heartbeat' | 'reportCancellation'>;
+  completion: CompletionLike;
   /** Reads in flight at once, at most (default 100, the worker's activity slots). */
   maxConcurrentSteps?: number;
   /** How often heartbeats fall due are looked for, ms (default 1000). */

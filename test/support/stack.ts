@@ -48,6 +48,10 @@ export interface StackOptions {
   readTimeoutMs?: number;
   /** Hold waits in process (default true), as `createApsWorker` does. */
   inProcessWaits?: boolean;
+  /** The worker's activity slots (default: the SDK's). */
+  maxConcurrentActivityTaskExecutions?: number;
+  /** Use this task queue (default: a fresh one). */
+  taskQueue?: string;
 }
 
 /** Starts the emulator and a worker polling a fresh task queue. */
@@ -67,7 +71,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     connectTimeoutMs: opts.readTimeoutMs ?? 2000,
     readTimeoutMs: opts.readTimeoutMs ?? 2000,
   });
-  const taskQueue = uniqueTaskQueue('aps');
+  const taskQueue = opts.taskQueue ?? uniqueTaskQueue('aps');
   const waiter =
     opts.inProcessWaits === false ? undefined : createInProcessWaiter(testEnv().nativeConnection, 'default');
   const worker = await Worker.create({
@@ -80,6 +84,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       observers: opts.observers,
       ...(waiter ? { waiter } : {}),
     }),
+    ...(opts.maxConcurrentActivityTaskExecutions !== undefined
+      ? { maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivityTaskExecutions }
+      : {}),
   });
   const running = worker.run();
   return {
