@@ -6,7 +6,7 @@
  * construction.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { parse } from 'yaml';
 import { execFileSync } from 'node:child_process';
@@ -743,6 +743,103 @@ function checkDockerfile(df: Dockerfile, text: string): Problems {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Ignore files: local secrets stay out of git and out of the image's build context
+
+/** `.env` files, and the emulator's `--write-env` output (its file name as the docs give it). */
+function secretFiles(docs: readonly string[]): string[] {
+  const written = docs.flatMap((text) =>
+    [...text.matchAll(/--write-env[ =]([^\s\]`'"]+)/g)].map((m) => m[1] as string),
+  );
+  return ['.env', '.env.local', '.env.production', 'scripts/.env', 'src/.env.staging', ...written];
+}
+
+/** Files that must stay visible: what the image builds from, and an `.env.example` for git. */
+const BUILD_INPUTS = ['package.json', 'src/config.ts', 'src/emulator/cli.ts', 'scripts/emulator.ts'];
+const GIT_KEEPS = [...BUILD_INPUTS, 'docker-compose.yml', 'test/support/env.ts', '.env.example'];
+
+/** The paths git ignores under this .gitignore alone: real git, in a scratch repository. */
+function gitIgnored(gitignore: string, paths: readonly string[]): Set<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'aps-gitignore-'));
+  try {
+    execFileSync('git', ['init', '-q', dir]);
+    writeFileSync(join(dir, '.gitignore'), gitignore);
+    let out = '';
+    try {
+      out = execFileSync(
+        'git',
+        ['-c', 'core.excludesFile=/dev/null', 'check-ignore', '--no-index', '--stdin'],
+        { cwd: dir, input: paths.join('\n'), encoding: 'utf8' },
+      );
+    } catch (err) {
+      // Exit 1 means "none of them is ignored"; anything else is a real failure.
+      if ((err as { status?: number }).status !== 1) throw err;
+    }
+    return new Set(out.split('\n').filter(Boolean));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A .dockerignore pattern as a regular expression over slash-separated context paths. */
+function dockerPattern(pattern: string): RegExp {
+  const p = posix.normalize(pattern).replace(/^\/+/, '').replace(/\/+$/, '');
+  let re = '';
+  for (let i = 0; i < p.length; i++) {
+    const ch = p[i] as string;
+    if (ch === '*' && p[i + 1] === '*') {
+      i += 1;
+      if (p[i + 1] === '/') {
+        i += 1;
+        re += '(?:.*/)?';
+      } else {
+        re += '.*';
+      }
+    } else if (ch === '*') re += '[^/]*';
+    else if (ch === '?') re += '[^/]';
+    else re += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/**
+ * Whether Docker leaves a path out of the build context: patterns are relative to the context
+ * root, `**` spans directories, a pattern that matches a parent directory covers what is under it,
+ * `!` re-includes, and the last matching pattern wins.
+ */
+function dockerIgnored(dockerignore: string, path: string): boolean {
+  const parts = path.split('/');
+  const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+  let ignored = false;
+  for (const raw of dockerignore.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const negate = line.startsWith('!');
+    const re = dockerPattern(negate ? line.slice(1).trim() : line);
+    if (prefixes.some((prefix) => re.test(prefix))) ignored = !negate;
+  }
+  return ignored;
+}
+
+function checkIgnoreFiles(gitignore: string, dockerignore: string, docs: readonly string[]): Problems {
+  const problems: Problems = [];
+  const secrets = secretFiles(docs);
+  if (secrets.length === 5) problems.push('the docs name no --write-env file to check');
+  const ignoredByGit = gitIgnored(gitignore, [...secrets, ...GIT_KEEPS]);
+  for (const path of secrets) {
+    if (!ignoredByGit.has(path)) problems.push(`.gitignore: does not cover ${path}`);
+    if (!dockerIgnored(dockerignore, path)) problems.push(`.dockerignore: does not cover ${path}`);
+  }
+  for (const path of GIT_KEEPS) {
+    if (ignoredByGit.has(path)) problems.push(`.gitignore: ignores ${path}, which belongs in git`);
+  }
+  for (const path of BUILD_INPUTS) {
+    if (dockerIgnored(dockerignore, path))
+      problems.push(`.dockerignore: leaves out ${path}, which the build needs`);
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 interface Files {
   composeText: string;
@@ -766,6 +863,15 @@ function files(): Files {
     };
   }
   return loaded;
+}
+
+function ignoreFile(name: string): string {
+  return readFileSync(join(ROOT, name), 'utf8');
+}
+
+/** The docs that show the emulator's `--write-env` file name. */
+function docsText(): string[] {
+  return ['README.md', 'src/emulator/README.md'].map((p) => readFileSync(join(ROOT, p), 'utf8'));
 }
 
 /** Reads a compose bind-mount source (relative to the project root), or undefined when absent. */
@@ -860,6 +966,13 @@ describe('deployment: docker-compose.yml, Dockerfile and deploy/', () => {
 
     it('the Dockerfile builds on glibc, runs as non-root, and bakes in no credentials', () => {
       assert.deepEqual(checkDockerfile(files().dockerfile, files().dockerfileText), []);
+    });
+
+    it('.gitignore and .dockerignore cover .env files and the emulator --write-env output', () => {
+      assert.deepEqual(
+        checkIgnoreFiles(ignoreFile('.gitignore'), ignoreFile('.dockerignore'), docsText()),
+        [],
+      );
     });
   });
 
@@ -1163,6 +1276,32 @@ describe('deployment: docker-compose.yml, Dockerfile and deploy/', () => {
       const noLimit = composeCopy();
       delete svc(noLimit, 'worker').deploy;
       assertFinds(checkMemorySizing(noLimit, files().dockerfile), 'limits.memory');
+    });
+
+    it('ignore files without the .env lines, or that ignore too much', () => {
+      const git = ignoreFile('.gitignore');
+      const docker = ignoreFile('.dockerignore');
+      const withoutEnv = (text: string): string =>
+        text
+          .split('\n')
+          .filter((l) => !/env/.test(l))
+          .join('\n');
+      const bare = checkIgnoreFiles(withoutEnv(git), withoutEnv(docker), docsText());
+      for (const path of ['.env', '.env.local', 'scripts/.env', '.emulator.env']) {
+        assertFinds(bare, `.gitignore: does not cover ${path}`);
+        assertFinds(bare, `.dockerignore: does not cover ${path}`);
+      }
+      // Docker anchors patterns to the context root: without `**/` a nested .env gets in (git
+      // matches a slash-less pattern at any depth).
+      const rootOnly = checkIgnoreFiles(git, docker.replace(/^\*\*\//gm, ''), docsText());
+      assertFinds(rootOnly, '.dockerignore: does not cover scripts/.env');
+      assertFinds(rootOnly, '.dockerignore: does not cover src/.env.staging');
+      assert.ok(!rootOnly.some((p) => p.includes('.dockerignore: does not cover .env')), 'root .env');
+      const greedy = checkIgnoreFiles(`${git}\n*env*\n`, `${docker}\nsrc\n`, docsText());
+      assertFinds(greedy, '.gitignore: ignores .env.example');
+      assertFinds(greedy, '.gitignore: ignores test/support/env.ts');
+      assertFinds(greedy, '.dockerignore: leaves out src/config.ts');
+      assertFinds(checkIgnoreFiles(git, docker, []), 'the docs name no --write-env file');
     });
 
     it('an Alpine base, a root user, a missing bundle path, baked-in credentials, a shell CMD', () => {
