@@ -137,7 +137,9 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       taskQueue: config.taskQueue,
       aps: createApsApi(clientOptions),
       workerRules,
-      observers: metricsOn ? createMetricObservers() : undefined,
+      observers: metricsOn
+        ? createMetricObservers({ workerRuleNames: workerRules?.map((r) => r.name) })
+        : undefined,
       workflowBundlePath: bundle,
       tuning: config.tuning,
     });
