@@ -129,7 +129,7 @@ export function buildProgram(): Command {
     .command('worker')
     .description('run a worker (same settings as src/worker.ts; see the README configuration table)')
     .action(async () => {
-      const { runWorkerFromEnv } = await import('./worker');
+      const { runWorkerFromEnv } = await import('./run-worker');
       await runWorkerFromEnv();
     });
 
