@@ -12,6 +12,7 @@ import { checkCredentials, createApsApi, type ApsClientOptions } from './aps/cli
 import type { ApsApi } from './aps/types';
 import {
   ConfigError,
+  heapFlagsFrom,
   resolveWorkerTuning,
   workerConfigFrom,
   type ObservabilityConfig,
@@ -116,6 +117,11 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   const config = workerConfigFrom(env);
   const workerRules = workerRulesFrom(config);
   installRuntime(config.observability);
+  Runtime.instance().logger.debug('worker process', {
+    pid: process.pid,
+    heapLimitMiB: heapLimitMiB(),
+    heapFlags: heapFlagsFrom(process.execArgv),
+  });
   const metricsOn = config.observability.metricsAddress !== undefined;
   const clientOptions = apsClientOptions(config, metricsOn ? { onCall: recordApiCall } : {});
   await checkCredentials(clientOptions).catch((err: unknown) => {
@@ -150,7 +156,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       endpoint: clientOptions.endpoint ?? `per-region (${clientOptions.endpointType})`,
       metrics: config.observability.metricsAddress ?? 'off',
       ...config.tuning,
-      heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+      heapLimitMiB: heapLimitMiB(),
     });
     // The Runtime turns SIGINT/SIGTERM into a graceful shutdown: in-flight activities finish or
     // are cancelled with reason "worker shutdown", which never suspends a job.
@@ -158,4 +164,9 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   } finally {
     await connection.close();
   }
+}
+
+/** The V8 heap limit of this process in MiB (old space and young generation). */
+function heapLimitMiB(): number {
+  return Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
 }
