@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { CompleteAsyncError } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, type InProcessWaiter } from '../src/activities';
-import { createInProcessWaiter } from '../src/worker';
+import { createInProcessWaiter } from '../src/run-worker';
 import { createApsApi } from '../src/aps/client';
 import { createBenchActivities } from './activities';
 import type { FromWorker, Step, ToWorker, WorkerProcessConfig, WorkerReport } from './worker-protocol';

@@ -129,8 +129,12 @@ export function buildProgram(): Command {
     .command('worker')
     .description('run a worker (same settings as src/worker.ts; see the README configuration table)')
     .action(async () => {
-      const { runWorkerFromEnv } = await import('./worker');
-      await runWorkerFromEnv();
+      // As `node lib/worker.js`: the heap defaults first, and the SDK loaded only where the worker runs.
+      const { runWithWorkerHeapDefaults } = await import('./worker-heap');
+      await runWithWorkerHeapDefaults(async () => {
+        const { runWorkerFromEnv } = await import('./run-worker');
+        await runWorkerFromEnv();
+      }, 'aps-jobs worker');
     });
 
   program

@@ -36,13 +36,20 @@ export const DEFAULT_WORKER_TUNING: Readonly<WorkerTuning> = {
 };
 
 /**
- * The Node flags `npm run worker` starts the worker with when `NODE_OPTIONS` is unset: a 256 MiB
- * old space and 2 MiB semi-spaces, for the main isolate and the workflow thread alike. Without them
- * (a 4 GiB heap on a large machine, 16 MiB semi-spaces) V8 lets its heaps grow lazily; with them a
- * worker with 1,000 waiting jobs stays near 300 MB at the same CPU (BENCHMARKS.md, Worker RSS).
- * Raise the old space with the cache.
+ * The Node flags of the worker when none of its heap flags is given: a 256 MiB old space and 2 MiB
+ * semi-spaces, for the main isolate and the workflow thread alike. Without them (a 4 GiB heap on a
+ * large machine, 16 MiB semi-spaces) V8 lets its heaps grow lazily; with them a worker with 1,000
+ * waiting jobs stays near 300 MB at the same CPU (BENCHMARKS.md, Worker RSS). Raise the old space
+ * with the cache. `npm run worker` puts them in `NODE_OPTIONS` when that is unset; `aps-jobs
+ * worker` and `node lib/worker.js` restart themselves with them ({@link workerHeapPlan}).
  */
 export const WORKER_NODE_OPTIONS = '--max-old-space-size=256 --max-semi-space-size=2';
+
+/**
+ * Set by a worker on the child it restarts with the heap defaults, so that the child knows its
+ * parent relays signals (and never restarts again). Internal: not a setting.
+ */
+export const HEAP_RELAY_MARKER = 'APS_WORKER_HEAP_RELAY';
 
 /** Default of ADB_CONNECT_TIMEOUT and ADB_READ_TIMEOUT. */
 const DEFAULT_ADB_TIMEOUT = '30s';
@@ -129,6 +136,11 @@ export const SETTINGS: readonly SettingDoc[] = [
     name: 'APS_MAX_CONCURRENT_ACTIVITIES',
     default: String(DEFAULT_WORKER_TUNING.maxConcurrentActivityTaskExecutions),
     description: 'Activities run at once (one APS call each; a waiting job holds no slot between polls)',
+  },
+  {
+    name: 'APS_WORKER_HEAP_DEFAULTS',
+    default: 'on',
+    description: `'on': a worker started without a heap flag restarts itself once with ${WORKER_NODE_OPTIONS}; 'off': it keeps Node's own heap sizes. See [Sizing the worker](#sizing-the-worker)`,
   },
   { name: 'APS_LOG_FORMAT', default: 'text', description: "'text' or 'json' (one JSON object a line)" },
   { name: 'APS_LOG_LEVEL', default: 'INFO', description: 'TRACE, DEBUG, INFO, WARN or ERROR' },
@@ -410,6 +422,61 @@ export function workerTuningFrom(env: NodeJS.ProcessEnv = process.env): WorkerTu
     );
   }
   return tuning;
+}
+
+const HEAP_FLAG = /^--max[-_](old|semi)[-_]space[-_]size(=|$)/;
+const INSPECT_FLAG = /^--inspect(-brk|-wait)?(=|$)/;
+
+/** The Node flags in effect: the process's own (`process.execArgv`), then those of NODE_OPTIONS. */
+function nodeFlags(execArgv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  return [...execArgv, ...(get(env, 'NODE_OPTIONS')?.split(/\s+/) ?? [])];
+}
+
+/** The V8 heap-size flags in effect (`--max-old-space-size=…`, `--max-semi-space-size=…`). */
+export function heapFlagsFrom(execArgv: readonly string[], env: NodeJS.ProcessEnv = process.env): string[] {
+  return nodeFlags(execArgv, env).filter((f) => HEAP_FLAG.test(f));
+}
+
+/** What a worker process does about its heap flags before it starts. */
+export type WorkerHeapPlan =
+  /** Restart with these flags added (in a child process that this one relays to). */
+  | { action: 'restart'; flags: string[] }
+  /** Run here; `relayed` when this is the restarted child; `warning` when the defaults are missing. */
+  | { action: 'run'; relayed: boolean; warning?: string };
+
+/**
+ * Decides whether a worker restarts itself with {@link WORKER_NODE_OPTIONS}: only when neither heap
+ * flag is given (a heap chosen in part is a choice), APS_WORKER_HEAP_DEFAULTS is not `off`, and it
+ * is not already the restarted child. Under an inspector it warns instead: a child would not be
+ * the process being debugged.
+ */
+export function workerHeapPlan(
+  execArgv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): WorkerHeapPlan {
+  const setting = wrap('APS_WORKER_HEAP_DEFAULTS', () =>
+    validateEnum(get(env, 'APS_WORKER_HEAP_DEFAULTS') ?? 'on', 'APS_WORKER_HEAP_DEFAULTS', [
+      'on',
+      'off',
+    ] as const),
+  );
+  if (get(env, HEAP_RELAY_MARKER) === '1') return { action: 'run', relayed: true };
+  if (setting === 'off' || heapFlagsFrom(execArgv, env).length > 0) return { action: 'run', relayed: false };
+  if (nodeFlags(execArgv, env).some((f) => INSPECT_FLAG.test(f))) {
+    return {
+      action: 'run',
+      relayed: false,
+      warning:
+        `running without the worker's heap defaults under the inspector; start Node with ` +
+        `${WORKER_NODE_OPTIONS} (or NODE_OPTIONS="${WORKER_NODE_OPTIONS}") to have them`,
+    };
+  }
+  return { action: 'restart', flags: WORKER_NODE_OPTIONS.split(' ') };
+}
+
+/** The environment of the child a worker restarts in: this one, marked as relayed. */
+export function relayedChildEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, [HEAP_RELAY_MARKER]: '1' };
 }
 
 function defaultReadFile(path: string): string {

@@ -12,7 +12,7 @@ import { startJobRun } from './client';
 import { resolveTemporalCli } from './dev/temporal-cli';
 import { generateAccessKey, startEmulator } from './emulator';
 import { followJobRun } from './follow';
-import { createApsWorker } from './worker';
+import { createApsWorker } from './run-worker';
 
 /** The demo's job. */
 export const DEMO_JOB = { regionId: 'cn-hangzhou', apsJobId: 'aps-demo0000001' };

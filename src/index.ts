@@ -23,7 +23,7 @@ export {
 } from './client';
 export { followJobRun, type FollowOutcome } from './follow';
 export { createActivities, type Activities, type ActivityDeps, type ActivityObservers } from './activities';
-export { createApsWorker, runWorkerFromEnv, type ApsWorkerOptions } from './worker';
+export { createApsWorker, runWorkerFromEnv, type ApsWorkerOptions } from './run-worker';
 export * from './aps';
 export {
   DEFAULT_RETRY_RULES,

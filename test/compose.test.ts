@@ -6,11 +6,15 @@
  * construction.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { parse } from 'yaml';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { SEARCH_ATTRIBUTES } from '../src/api';
 import { SETTINGS } from '../src/config';
+import { runEmulatorCli } from '../src/emulator/cli';
+import { isLoopbackHost } from '../src/emulator/state';
 
 const ROOT = join(__dirname, '..');
 
@@ -294,8 +298,12 @@ const REQUIRED_SERVICES = [
   'temporal-setup',
   'temporal-ui',
   'worker',
+  'emulator-token',
   'emulator',
 ];
+
+/** The services of the optional `emulator` profile. */
+const EMULATOR_SERVICES = ['emulator-token', 'emulator'];
 
 function checkServicesExist(c: Compose): Problems {
   return REQUIRED_SERVICES.filter((s) => !(s in c.services)).map((s) => `service ${s} is missing`);
@@ -347,8 +355,9 @@ const REQUIRED_DEPENDENCIES: [string, string, string][] = [
   ['temporal-ui', 'temporal', 'service_healthy'],
   ['worker', 'temporal', 'service_healthy'],
   ['worker', 'temporal-setup', 'service_completed_successfully'],
+  ['emulator', 'emulator-token', 'service_completed_successfully'],
 ];
-const ONE_SHOT_SERVICES = ['temporal-schema', 'temporal-setup'];
+const ONE_SHOT_SERVICES = ['temporal-schema', 'temporal-setup', 'emulator-token'];
 
 function checkDependencies(c: Compose): Problems {
   const problems: Problems = [];
@@ -390,18 +399,24 @@ function checkSchemaStep(c: Compose, readScript: (hostPath: string) => string | 
   return problems;
 }
 
+/** The host path of the script that a one-shot service runs from a bind mount. */
+function mountedScriptPath(service: Record<string, unknown>): string | undefined {
+  const argv = [service.entrypoint, service.command].flatMap((v) => (Array.isArray(v) ? v.map(scalar) : []));
+  const volumes = Array.isArray(service.volumes) ? service.volumes.map(scalar) : [];
+  for (const volume of volumes) {
+    const [source, target] = volume.split(':') as [string, string | undefined];
+    if (target && argv.includes(target)) return source;
+  }
+  return undefined;
+}
+
 /** The text of the script that a one-shot service runs from a bind mount, when it exists. */
 function mountedScript(
   service: Record<string, unknown>,
   readScript: (hostPath: string) => string | undefined,
 ): string | undefined {
-  const argv = [service.entrypoint, service.command].flatMap((v) => (Array.isArray(v) ? v.map(scalar) : []));
-  const volumes = Array.isArray(service.volumes) ? service.volumes.map(scalar) : [];
-  for (const volume of volumes) {
-    const [source, target] = volume.split(':') as [string, string | undefined];
-    if (target && argv.includes(target)) return readScript(source);
-  }
-  return undefined;
+  const source = mountedScriptPath(service);
+  return source === undefined ? undefined : readScript(source);
 }
 
 function checkNamespaceSetup(
@@ -481,15 +496,120 @@ function checkPorts(c: Compose): Problems {
 
 function checkEmulatorProfile(c: Compose): Problems {
   const problems: Problems = [];
-  const profiles = c.services.emulator?.profiles;
-  if (!Array.isArray(profiles) || !profiles.includes('emulator')) {
-    problems.push('emulator: must be in the "emulator" profile');
+  for (const name of EMULATOR_SERVICES) {
+    const profiles = c.services[name]?.profiles;
+    if (!Array.isArray(profiles) || !profiles.includes('emulator')) {
+      problems.push(`${name}: must be in the "emulator" profile`);
+    }
   }
   for (const [name, service] of Object.entries(c.services)) {
-    if (name === 'emulator') continue;
+    if (EMULATOR_SERVICES.includes(name)) continue;
     if (service.profiles !== undefined) problems.push(`${name}: core services must not be in a profile`);
-    if (dependsOn(service).has('emulator'))
-      problems.push(`${name}: must not depend on the optional emulator`);
+    for (const optional of EMULATOR_SERVICES) {
+      if (dependsOn(service).has(optional))
+        problems.push(`${name}: must not depend on the optional ${optional}`);
+    }
+  }
+  return problems;
+}
+
+/** Every `${NAME...}` in a value (a value may hold several, or text around one). */
+function interpolations(value: string): { name: string; op?: string; rest: string }[] {
+  return [...value.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g)].map((m) => ({
+    name: m[1] as string,
+    op: m[2],
+    rest: m[3] ?? '',
+  }));
+}
+
+/** The strings of a service definition, nested ones included. */
+function stringsOf(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsOf);
+  if (isRecord(value)) return Object.values(value).flatMap(stringsOf);
+  return [];
+}
+
+/** The value of `--host` in a service's command (the emulator CLI's default is 127.0.0.1). */
+function hostFlag(service: Record<string, unknown>): string {
+  const argv = Array.isArray(service.command) ? service.command.map(scalar) : [];
+  const at = argv.indexOf('--host');
+  return at >= 0 ? (argv[at + 1] ?? '') : '127.0.0.1';
+}
+
+/** Named-volume mounts of a service as `{ source, target, readOnly }` (bind mounts left out). */
+function namedVolumes(
+  service: Record<string, unknown>,
+): { source: string; target: string; readOnly: boolean }[] {
+  const raw = Array.isArray(service.volumes) ? service.volumes.map(scalar) : [];
+  return raw.flatMap((v) => {
+    const [source = '', target = '', mode = ''] = v.split(':');
+    if (source.startsWith('.') || source.startsWith('/') || target === '') return [];
+    return [{ source, target, readOnly: mode.split(',').includes('ro') }];
+  });
+}
+
+/**
+ * The emulator binds beyond loopback, so its control API needs a token, and compose must supply
+ * one without a required `${VAR:?}`: compose interpolates every service before it applies
+ * profiles, so a required variable in a profiled service would break a plain `docker compose up`.
+ * The token comes from a file that a one-shot service writes onto a volume only they share.
+ */
+function checkEmulatorToken(c: Compose, readScript: (hostPath: string) => string | undefined): Problems {
+  const problems: Problems = [];
+  for (const [name, service] of Object.entries(c.services)) {
+    if (service.profiles === undefined) continue;
+    for (const text of stringsOf(service)) {
+      for (const i of interpolations(text)) {
+        if (i.op?.includes('?')) {
+          problems.push(
+            `${name}: \${${i.name}${i.op}…} in a profiled service fails every docker compose command without that profile`,
+          );
+        }
+      }
+    }
+  }
+  const emulator = c.services.emulator;
+  if (!emulator) return [...problems, 'emulator: service is missing'];
+  const host = hostFlag(emulator);
+  const env = envOf(emulator);
+  const direct = env.get('APS_EMULATOR_ADMIN_TOKEN');
+  const file = env.get('APS_EMULATOR_ADMIN_TOKEN_FILE');
+  if (isLoopbackHost(host)) return problems;
+  // `${APS_EMULATOR_ADMIN_TOKEN:-}` is empty unless the host sets it: alone, it can leave the
+  // emulator without a token (and then it refuses to start).
+  const m = direct === undefined ? null : INTERPOLATION.exec(direct);
+  if (m && !m[2]?.includes('?') && (m[3] ?? '') === '' && file === undefined) {
+    problems.push(`emulator: binds ${host} with an admin token that may be empty`);
+  }
+  if (file === undefined) {
+    if (direct === undefined) problems.push(`emulator: binds ${host} without an admin token`);
+    return problems;
+  }
+  const mount = namedVolumes(emulator).find((v) => file.startsWith(`${v.target.replace(/\/$/, '')}/`));
+  if (!mount) return [...problems, `emulator: no named volume holds APS_EMULATOR_ADMIN_TOKEN_FILE ${file}`];
+  if (!mount.readOnly)
+    problems.push(`emulator: mounts the ${mount.source} volume read-write; it only reads the token`);
+  const writers = Object.entries(c.services).filter(
+    ([name, s]) =>
+      name !== 'emulator' &&
+      envOf(s).get('APS_EMULATOR_ADMIN_TOKEN_FILE') === file &&
+      namedVolumes(s).some((v) => v.source === mount.source && !v.readOnly),
+  );
+  const [writerName, writer] = writers[0] ?? [];
+  if (!writerName || !writer) {
+    return [...problems, `emulator: no service writes ${file} onto the ${mount.source} volume`];
+  }
+  if (dependsOn(emulator).get(writerName) !== 'service_completed_successfully') {
+    problems.push(`emulator: must wait for ${writerName} with service_completed_successfully`);
+  }
+  const script = mountedScript(writer, readScript);
+  if (!script) problems.push(`${writerName}: does not run a mounted script that exists`);
+  for (const [name, s] of Object.entries(c.services)) {
+    if (name === writerName || name === 'emulator') continue;
+    if (namedVolumes(s).some((v) => v.source === mount.source)) {
+      problems.push(`${name}: mounts the ${mount.source} volume that holds the emulator token`);
+    }
   }
   return problems;
 }
@@ -534,6 +654,7 @@ function checkCredentials(c: Compose, composeText: string): Problems {
   for (const [service, spec] of Object.entries(c.services)) {
     for (const [name, value] of envOf(spec)) {
       if (!SECRET_LIKE.test(name) || value === undefined) continue; // a bare name is a passthrough
+      if (name.endsWith('_FILE')) continue; // the path of a secret, not the secret
       const m = INTERPOLATION.exec(value);
       if (!m) problems.push(`${service}: ${name} is a literal, not a \${...} interpolation`);
       else if (CLOUD_CREDENTIAL.test(name) && m[2]?.includes('-') && (m[3] ?? '') !== '') {
@@ -622,6 +743,103 @@ function checkDockerfile(df: Dockerfile, text: string): Problems {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Ignore files: local secrets stay out of git and out of the image's build context
+
+/** `.env` files, and the emulator's `--write-env` output (its file name as the docs give it). */
+function secretFiles(docs: readonly string[]): string[] {
+  const written = docs.flatMap((text) =>
+    [...text.matchAll(/--write-env[ =]([^\s\]`'"]+)/g)].map((m) => m[1] as string),
+  );
+  return ['.env', '.env.local', '.env.production', 'scripts/.env', 'src/.env.staging', ...written];
+}
+
+/** Files that must stay visible: what the image builds from, and an `.env.example` for git. */
+const BUILD_INPUTS = ['package.json', 'src/config.ts', 'src/emulator/cli.ts', 'scripts/emulator.ts'];
+const GIT_KEEPS = [...BUILD_INPUTS, 'docker-compose.yml', 'test/support/env.ts', '.env.example'];
+
+/** The paths git ignores under this .gitignore alone: real git, in a scratch repository. */
+function gitIgnored(gitignore: string, paths: readonly string[]): Set<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'aps-gitignore-'));
+  try {
+    execFileSync('git', ['init', '-q', dir]);
+    writeFileSync(join(dir, '.gitignore'), gitignore);
+    let out = '';
+    try {
+      out = execFileSync(
+        'git',
+        ['-c', 'core.excludesFile=/dev/null', 'check-ignore', '--no-index', '--stdin'],
+        { cwd: dir, input: paths.join('\n'), encoding: 'utf8' },
+      );
+    } catch (err) {
+      // Exit 1 means "none of them is ignored"; anything else is a real failure.
+      if ((err as { status?: number }).status !== 1) throw err;
+    }
+    return new Set(out.split('\n').filter(Boolean));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A .dockerignore pattern as a regular expression over slash-separated context paths. */
+function dockerPattern(pattern: string): RegExp {
+  const p = posix.normalize(pattern).replace(/^\/+/, '').replace(/\/+$/, '');
+  let re = '';
+  for (let i = 0; i < p.length; i++) {
+    const ch = p[i] as string;
+    if (ch === '*' && p[i + 1] === '*') {
+      i += 1;
+      if (p[i + 1] === '/') {
+        i += 1;
+        re += '(?:.*/)?';
+      } else {
+        re += '.*';
+      }
+    } else if (ch === '*') re += '[^/]*';
+    else if (ch === '?') re += '[^/]';
+    else re += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/**
+ * Whether Docker leaves a path out of the build context: patterns are relative to the context
+ * root, `**` spans directories, a pattern that matches a parent directory covers what is under it,
+ * `!` re-includes, and the last matching pattern wins.
+ */
+function dockerIgnored(dockerignore: string, path: string): boolean {
+  const parts = path.split('/');
+  const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+  let ignored = false;
+  for (const raw of dockerignore.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const negate = line.startsWith('!');
+    const re = dockerPattern(negate ? line.slice(1).trim() : line);
+    if (prefixes.some((prefix) => re.test(prefix))) ignored = !negate;
+  }
+  return ignored;
+}
+
+function checkIgnoreFiles(gitignore: string, dockerignore: string, docs: readonly string[]): Problems {
+  const problems: Problems = [];
+  const secrets = secretFiles(docs);
+  if (secrets.length === 5) problems.push('the docs name no --write-env file to check');
+  const ignoredByGit = gitIgnored(gitignore, [...secrets, ...GIT_KEEPS]);
+  for (const path of secrets) {
+    if (!ignoredByGit.has(path)) problems.push(`.gitignore: does not cover ${path}`);
+    if (!dockerIgnored(dockerignore, path)) problems.push(`.dockerignore: does not cover ${path}`);
+  }
+  for (const path of GIT_KEEPS) {
+    if (ignoredByGit.has(path)) problems.push(`.gitignore: ignores ${path}, which belongs in git`);
+  }
+  for (const path of BUILD_INPUTS) {
+    if (dockerIgnored(dockerignore, path))
+      problems.push(`.dockerignore: leaves out ${path}, which the build needs`);
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 interface Files {
   composeText: string;
@@ -645,6 +863,15 @@ function files(): Files {
     };
   }
   return loaded;
+}
+
+function ignoreFile(name: string): string {
+  return readFileSync(join(ROOT, name), 'utf8');
+}
+
+/** The docs that show the emulator's `--write-env` file name. */
+function docsText(): string[] {
+  return ['README.md', 'src/emulator/README.md'].map((p) => readFileSync(join(ROOT, p), 'utf8'));
 }
 
 /** Reads a compose bind-mount source (relative to the project root), or undefined when absent. */
@@ -721,6 +948,10 @@ describe('deployment: docker-compose.yml, Dockerfile and deploy/', () => {
       assert.deepEqual(checkEmulatorProfile(files().compose), []);
     });
 
+    it('the emulator gets a generated control API token from a one-shot step, no required variable', () => {
+      assert.deepEqual(checkEmulatorToken(files().compose, readHostFile), []);
+    });
+
     it('the worker sets only variables from SETTINGS (or documented exceptions)', () => {
       assert.deepEqual(checkWorkerEnv(files().compose, SETTINGS), []);
     });
@@ -735,6 +966,113 @@ describe('deployment: docker-compose.yml, Dockerfile and deploy/', () => {
 
     it('the Dockerfile builds on glibc, runs as non-root, and bakes in no credentials', () => {
       assert.deepEqual(checkDockerfile(files().dockerfile, files().dockerfileText), []);
+    });
+
+    it('.gitignore and .dockerignore cover .env files and the emulator --write-env output', () => {
+      assert.deepEqual(
+        checkIgnoreFiles(ignoreFile('.gitignore'), ignoreFile('.dockerignore'), docsText()),
+        [],
+      );
+    });
+  });
+
+  describe('the emulator token step, run here with sh', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'aps-emulator-token-'));
+    });
+    afterEach(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    /** Runs the token service's script as compose would, with the token file in `into`. */
+    function runStep(env: Record<string, string> = {}, into = dir): { stdout: string; file: string } {
+      const service = files().compose.services['emulator-token'];
+      const script = service ? mountedScriptPath(service) : undefined;
+      assert.ok(script, 'emulator-token runs no mounted script');
+      const file = join(into, 'admin-token');
+      const stdout = execFileSync('/bin/sh', [join(ROOT, script)], {
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          APS_EMULATOR_ADMIN_TOKEN_FILE: file,
+          // The image's user `node` may not exist here: hand the file to whoever runs the test.
+          APS_EMULATOR_TOKEN_OWNER: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+          ...env,
+        },
+        encoding: 'utf8',
+      });
+      return { stdout, file };
+    }
+
+    it('generates a 256-bit token once, keeps it on later runs, and never prints it', () => {
+      const first = runStep();
+      const token = readFileSync(first.file, 'utf8').trim();
+      assert.match(token, /^[0-9a-f]{64}$/);
+      assert.equal(statSync(first.file).mode & 0o777, 0o400);
+      assert.match(first.stdout, /generated/);
+      assert.ok(!first.stdout.includes(token), 'the token is printed');
+      const second = runStep();
+      assert.equal(readFileSync(second.file, 'utf8').trim(), token);
+      assert.match(second.stdout, /kept/);
+      const other = mkdtempSync(join(tmpdir(), 'aps-emulator-token-'));
+      try {
+        const fresh = runStep({}, other);
+        assert.notEqual(readFileSync(fresh.file, 'utf8').trim(), token, 'two volumes got the same token');
+      } finally {
+        rmSync(other, { recursive: true, force: true });
+      }
+    });
+
+    it('takes APS_EMULATOR_ADMIN_TOKEN when set, over a generated one', () => {
+      runStep();
+      const { stdout, file } = runStep({ APS_EMULATOR_ADMIN_TOKEN: 'chosen-token-value' });
+      assert.equal(readFileSync(file, 'utf8'), 'chosen-token-value\n');
+      assert.ok(!stdout.includes('chosen-token-value'), 'the token is printed');
+      assert.equal(statSync(file).mode & 0o777, 0o400);
+    });
+
+    it('the emulator on 0.0.0.0 starts with the written file and requires that token', async () => {
+      const { file } = runStep();
+      const token = readFileSync(file, 'utf8').trim();
+      const emulator = files().compose.services.emulator ?? {};
+      const argv = (Array.isArray(emulator.command) ? emulator.command.map(scalar) : []).slice(2);
+      const portAt = argv.indexOf('--port');
+      if (portAt >= 0) argv[portAt + 1] = '0';
+      const stop = new AbortController();
+      const errors: string[] = [];
+      let port = 0;
+      let answered: [number, number] = [0, 0];
+      const code = await runEmulatorCli([...argv, '--quiet'], {
+        out: () => {},
+        err: (l) => errors.push(l),
+        env: { APS_EMULATOR_ADMIN_TOKEN_FILE: file },
+        signal: stop.signal,
+        setExitCode: false,
+        onReady: (emu) => {
+          port = emu.port;
+          const url = `http://127.0.0.1:${port}/__emulator/state`;
+          void Promise.all([
+            fetch(url).then((r) => r.status),
+            fetch(url, { headers: { 'x-emulator-token': token } }).then((r) => r.status),
+          ])
+            .then((statuses) => (answered = statuses))
+            .finally(() => stop.abort());
+        },
+      });
+      assert.equal(code, 0, errors.join('\n'));
+      assert.notEqual(port, 0);
+      assert.deepEqual(answered, [401, 200]);
+    });
+
+    it('without a token file path it fails, and names the variable', () => {
+      assert.throws(
+        () =>
+          execFileSync('/bin/sh', [join(ROOT, 'deploy/emulator/admin-token.sh')], {
+            env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+            stdio: 'pipe',
+          }),
+        (e: Error & { stderr?: Buffer }) => /APS_EMULATOR_ADMIN_TOKEN_FILE/.test(String(e.stderr)),
+      );
     });
   });
 
@@ -851,10 +1189,60 @@ describe('deployment: docker-compose.yml, Dockerfile and deploy/', () => {
     it('an emulator outside its profile, or a worker that depends on it', () => {
       const c = composeCopy();
       delete svc(c, 'emulator').profiles;
+      delete svc(c, 'emulator-token').profiles;
       svc(c, 'worker').depends_on = { emulator: { condition: 'service_started' } };
+      svc(c, 'temporal-ui').depends_on = { 'emulator-token': { condition: 'service_started' } };
       const problems = checkEmulatorProfile(c);
       assertFinds(problems, 'emulator: must be in');
-      assertFinds(problems, 'worker: must not depend');
+      assertFinds(problems, 'emulator-token: must be in');
+      assertFinds(problems, 'worker: must not depend on the optional emulator');
+      assertFinds(problems, 'temporal-ui: must not depend on the optional emulator-token');
+    });
+
+    it('an emulator on 0.0.0.0 without a token, with a required variable, or sharing its token', () => {
+      const none = composeCopy();
+      const noneEnv = envOf(svc(none, 'emulator'));
+      noneEnv.delete('APS_EMULATOR_ADMIN_TOKEN_FILE');
+      svc(none, 'emulator').environment = Object.fromEntries(noneEnv);
+      assertFinds(checkEmulatorToken(none, readHostFile), 'binds 0.0.0.0 without an admin token');
+
+      const maybeEmpty = composeCopy();
+      svc(maybeEmpty, 'emulator').environment = {
+        APS_EMULATOR_ADMIN_TOKEN: '${APS_EMULATOR_ADMIN_TOKEN:-}',
+      };
+      assertFinds(checkEmulatorToken(maybeEmpty, readHostFile), 'admin token that may be empty');
+
+      const required = composeCopy();
+      svc(required, 'emulator').environment = {
+        APS_EMULATOR_ADMIN_TOKEN: '${APS_EMULATOR_ADMIN_TOKEN:?set a token}',
+      };
+      assertFinds(checkEmulatorToken(required, readHostFile), 'fails every docker compose command');
+
+      const noWait = composeCopy();
+      delete svc(noWait, 'emulator').depends_on;
+      assertFinds(checkEmulatorToken(noWait, readHostFile), 'must wait for emulator-token');
+
+      const writable = composeCopy();
+      svc(writable, 'emulator').volumes = ['emulator-token:/run/aps-emulator'];
+      assertFinds(checkEmulatorToken(writable, readHostFile), 'read-write');
+
+      const shared = composeCopy();
+      svc(shared, 'worker').volumes = ['emulator-token:/run/aps-emulator:ro'];
+      assertFinds(checkEmulatorToken(shared, readHostFile), 'worker: mounts the emulator-token volume');
+
+      const noWriter = composeCopy();
+      delete noWriter.services['emulator-token'];
+      assertFinds(checkEmulatorToken(noWriter, readHostFile), 'no service writes');
+      assertFinds(
+        checkEmulatorToken(files().compose, () => undefined),
+        'emulator-token: does not run a mounted script',
+      );
+
+      // On loopback the token is optional.
+      const local = composeCopy();
+      svc(local, 'emulator').command = ['node', 'lib/emulator/standalone.js', '--host', '127.0.0.1'];
+      svc(local, 'emulator').environment = {};
+      assert.deepEqual(checkEmulatorToken(local, readHostFile), []);
     });
 
     it('a worker variable that is not a setting', () => {
@@ -888,6 +1276,32 @@ describe('deployment: docker-compose.yml, Dockerfile and deploy/', () => {
       const noLimit = composeCopy();
       delete svc(noLimit, 'worker').deploy;
       assertFinds(checkMemorySizing(noLimit, files().dockerfile), 'limits.memory');
+    });
+
+    it('ignore files without the .env lines, or that ignore too much', () => {
+      const git = ignoreFile('.gitignore');
+      const docker = ignoreFile('.dockerignore');
+      const withoutEnv = (text: string): string =>
+        text
+          .split('\n')
+          .filter((l) => !/env/.test(l))
+          .join('\n');
+      const bare = checkIgnoreFiles(withoutEnv(git), withoutEnv(docker), docsText());
+      for (const path of ['.env', '.env.local', 'scripts/.env', '.emulator.env']) {
+        assertFinds(bare, `.gitignore: does not cover ${path}`);
+        assertFinds(bare, `.dockerignore: does not cover ${path}`);
+      }
+      // Docker anchors patterns to the context root: without `**/` a nested .env gets in (git
+      // matches a slash-less pattern at any depth).
+      const rootOnly = checkIgnoreFiles(git, docker.replace(/^\*\*\//gm, ''), docsText());
+      assertFinds(rootOnly, '.dockerignore: does not cover scripts/.env');
+      assertFinds(rootOnly, '.dockerignore: does not cover src/.env.staging');
+      assert.ok(!rootOnly.some((p) => p.includes('.dockerignore: does not cover .env')), 'root .env');
+      const greedy = checkIgnoreFiles(`${git}\n*env*\n`, `${docker}\nsrc\n`, docsText());
+      assertFinds(greedy, '.gitignore: ignores .env.example');
+      assertFinds(greedy, '.gitignore: ignores test/support/env.ts');
+      assertFinds(greedy, '.dockerignore: leaves out src/config.ts');
+      assertFinds(checkIgnoreFiles(git, docker, []), 'the docs name no --write-env file');
     });
 
     it('an Alpine base, a root user, a missing bundle path, baked-in credentials, a shell CMD', () => {

@@ -13,7 +13,7 @@ import {
   workerTuningFrom,
   WORKER_NODE_OPTIONS,
 } from '../src/config';
-import { workerRulesFrom } from '../src/worker';
+import { workerRulesFrom } from '../src/run-worker';
 
 describe('config (environment → typed settings)', () => {
   it('applies defaults', () => {

@@ -1,11 +1,227 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
+import type {
+  MetricCounter,
+  MetricGauge,
+  MetricHistogram,
+  MetricMeter,
+  MetricTags,
+} from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities, type StartApsJobInput } from '../src/activities';
+import { KNOWN_ERROR_CODES } from '../src/aps/errors';
+import { codeLabel, createMetricObservers, METRIC_NAMES, recordApiCall, ruleLabeler } from '../src/metrics';
+import { BUILT_IN_RULE_NAMES, validateRetryRules } from '../src/retry';
 import { runApsJob } from '../src/workflows/run-aps-job';
 import { startEmulator, type RunningEmulator } from '../src/emulator';
+import { FakeAps, S } from './support/fake-aps';
 import { testEnv, uniqueTaskQueue } from './support/env';
 import { eventually } from './support/stack';
 import { killWorker, spawnWorker, type WorkerProcess } from './support/processes';
+
+/** One recorded data point: metric name, value and every tag. */
+interface Point {
+  metric: string;
+  value: number;
+  tags: MetricTags;
+}
+
+/** A MetricMeter that keeps every data point in memory. */
+class RecordingMeter implements MetricMeter {
+  constructor(
+    readonly points: Point[] = [],
+    private readonly tags: MetricTags = {},
+  ) {}
+
+  private sink(metric: string, base: MetricTags) {
+    return (value: number, extra: MetricTags = {}): void => {
+      this.points.push({ metric, value, tags: { ...this.tags, ...base, ...extra } });
+    };
+  }
+
+  createCounter(name: string, unit?: string, description?: string, base: MetricTags = {}): MetricCounter {
+    return {
+      name,
+      unit,
+      description,
+      kind: 'counter',
+      valueType: 'int',
+      add: this.sink(name, base),
+      withTags: (tags) => this.createCounter(name, unit, description, { ...base, ...tags }),
+    };
+  }
+
+  createHistogram(
+    name: string,
+    valueType: 'int' | 'float' = 'int',
+    unit?: string,
+    description?: string,
+    base: MetricTags = {},
+  ): MetricHistogram {
+    return {
+      name,
+      unit,
+      description,
+      kind: 'histogram',
+      valueType,
+      record: this.sink(name, base),
+      withTags: (tags) => this.createHistogram(name, valueType, unit, description, { ...base, ...tags }),
+    };
+  }
+
+  createGauge(
+    name: string,
+    valueType: 'int' | 'float' = 'int',
+    unit?: string,
+    description?: string,
+    base: MetricTags = {},
+  ): MetricGauge {
+    return {
+      name,
+      unit,
+      description,
+      kind: 'gauge',
+      valueType,
+      set: this.sink(name, base),
+      withTags: (tags) => this.createGauge(name, valueType, unit, description, { ...base, ...tags }),
+    };
+  }
+
+  withTags(tags: MetricTags): MetricMeter {
+    return new RecordingMeter(this.points, { ...this.tags, ...tags });
+  }
+
+  /** The values a tag took on one metric. */
+  values(metric: string, tag: string): unknown[] {
+    return this.points.filter((p) => p.metric === metric).map((p) => p.tags[tag]);
+  }
+}
+
+const noop = (): void => undefined;
+const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
+
+/** Runs `fn` as an activity whose meter is `meter`; returns its failure type, if any. */
+async function inActivity(meter: MetricMeter, fn: () => Promise<unknown>): Promise<string | undefined> {
+  const env = new MockActivityEnvironment({ attempt: 1 }, { logger: quietLogger, metricMeter: meter });
+  try {
+    await env.run(fn);
+    return undefined;
+  } catch (err) {
+    return (err as { type?: string }).type;
+  }
+}
+
+describe('metric labels stay bounded', () => {
+  it('code: known codes pass in their documented spelling, anything else is "other"', () => {
+    assert.equal(codeLabel('OK'), 'OK');
+    for (const code of KNOWN_ERROR_CODES) assert.equal(codeLabel(code), code);
+    assert.equal(codeLabel('throttling.user'), 'Throttling.User');
+    assert.equal(codeLabel('ECONNRESET'), 'ECONNRESET');
+    assert.equal(codeLabel('HttpStatus503'), 'HttpStatus503');
+    for (const code of [
+      'Throttling.NewKind',
+      'InvalidParameter.Whatever',
+      'OperationDenied.JobStatus',
+      'EWEIRD',
+      'HttpStatus999',
+      'x'.repeat(500),
+      `Job-${randomUUID()}`,
+      '',
+    ]) {
+      assert.equal(codeLabel(code), 'other', code);
+    }
+  });
+
+  it('rule: built-in and worker-wide names pass (also source-prefixed), workflow names are "custom"', () => {
+    const label = ruleLabeler(['slow-cluster', 'APS_RETRY_RULES[1]']);
+    for (const name of BUILT_IN_RULE_NAMES) {
+      assert.equal(label(name), name);
+      assert.equal(label(`default:${name}`), `default:${name}`);
+    }
+    assert.ok(BUILT_IN_RULE_NAMES.includes('throttling') && BUILT_IN_RULE_NAMES.includes('wait-outage'));
+    assert.equal(label('slow-cluster'), 'slow-cluster');
+    assert.equal(label('worker:slow-cluster'), 'worker:slow-cluster');
+    assert.equal(label('APS_RETRY_RULES[1]'), 'APS_RETRY_RULES[1]');
+    assert.equal(label(undefined), 'none');
+    for (const name of [
+      'my-rule',
+      'retryRules[0]',
+      `r-${randomUUID()}`,
+      'worker:my-rule',
+      'default:throttling#2',
+    ]) {
+      assert.equal(label(name), 'custom', name);
+    }
+    // Without worker rules, a worker-looking name is just another custom one.
+    assert.equal(ruleLabeler()('slow-cluster'), 'custom');
+  });
+
+  it('the API call hook records bounded codes, throttles included', async () => {
+    const meter = new RecordingMeter();
+    const call = { action: 'StartApsJob', regionId: 'cn-hangzhou', durationMs: 12 };
+    await inActivity(meter, () => {
+      recordApiCall({ ...call, code: 'OK' });
+      recordApiCall({ ...call, code: 'throttling.user' });
+      recordApiCall({ ...call, code: `Throttling.${randomUUID()}` });
+      recordApiCall({ ...call, code: `Custom-${randomUUID()}` });
+      return Promise.resolve();
+    });
+    assert.deepEqual(meter.values(METRIC_NAMES.apiCalls, 'code'), [
+      'OK',
+      'Throttling.User',
+      'other',
+      'other',
+    ]);
+    assert.deepEqual(meter.values(METRIC_NAMES.throttles, 'code'), ['Throttling.User', 'other']);
+  });
+
+  it('retry decisions from a real activity: workflow rule and odd code bounded, known ones kept', async () => {
+    const ref = { regionId: 'cn-hangzhou', apsJobId: 'aps-labels-1' };
+    const startInput: StartApsJobInput = {
+      ...ref,
+      target: 'running',
+      settleMs: 60_000,
+      settleIntervalMs: 1000,
+    };
+    const workerRules = validateRetryRules(
+      [{ name: 'slow-cluster', errorEquals: ['Cluster.Busy'], maxAttempts: 3 }],
+      'APS_RETRY_RULES',
+    );
+    const meter = new RecordingMeter();
+    const run = async (
+      code: string,
+      retryRules?: StartApsJobInput['retryRules'],
+    ): Promise<string | undefined> => {
+      const aps = new FakeAps();
+      aps.describeAnswers = [S.suspended];
+      aps.startAnswers = [S.err(code, 'unknown', { httpStatus: 400 })];
+      const acts = createActivities({
+        aps,
+        workerRules,
+        observers: createMetricObservers({ workerRuleNames: workerRules.map((r) => r.name) }),
+      });
+      return inActivity(meter, () => acts.startApsJob({ ...startInput, retryRules }));
+    };
+    const odd = `Odd.${randomUUID()}`;
+    assert.equal(
+      await run(odd, [{ name: `mine-${randomUUID()}`, errorEquals: ['Odd.*'], maxAttempts: 2 }]),
+      odd,
+    );
+    await run('Cluster.Busy');
+    await run('Throttling.User');
+    await run('SomethingElse');
+    const decisions = meter.points
+      .filter((p) => p.metric === METRIC_NAMES.retries)
+      .map((p) => [p.tags.rule, p.tags.code]);
+    assert.deepEqual(decisions, [
+      ['custom', 'other'],
+      ['slow-cluster', 'other'],
+      ['throttling', 'Throttling.User'],
+      ['unknown', 'other'],
+    ]);
+  });
+});
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -66,6 +66,58 @@ export interface ApsClientOptions {
 }
 
 const API_VERSION = '2021-12-01';
+
+/**
+ * Most per-region clients one {@link createApsApi} keeps. Region IDs come from workflow input, so
+ * the cache must not grow with whatever regions callers name; 32 covers every Alibaba Cloud region
+ * in use at once by a real deployment. Past it the least recently used client is dropped and
+ * rebuilt when its region is called again: a client is only configuration (keep-alive is off, so
+ * no sockets are pooled in it), and an in-flight call keeps the one it started with.
+ */
+export const MAX_REGION_CLIENTS = 32;
+
+/** A map that holds at most `max` entries and drops the least recently used one past that. */
+export class LruMap<K, V> {
+  private readonly entries = new Map<K, V>();
+
+  constructor(
+    /** Most entries held (at least 1). */
+    readonly max: number,
+  ) {
+    if (!Number.isInteger(max) || max < 1)
+      throw new RangeError(`LruMap: max must be a whole number ≥ 1, got ${max}`);
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The value, which becomes the most recently used; undefined when absent. */
+  get(key: K): V | undefined {
+    if (!this.entries.has(key)) return undefined;
+    const value = this.entries.get(key) as V;
+    // A Map iterates in insertion order: re-inserting moves the key to the young end.
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    return value;
+  }
+
+  /** Sets the value as the most recently used, dropping the least recently used past `max`. */
+  set(key: K, value: V): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    for (const oldest of this.entries.keys()) {
+      if (this.entries.size <= this.max) break;
+      this.entries.delete(oldest);
+    }
+  }
+
+  /** Keys from the least to the most recently used. */
+  keys(): K[] {
+    return [...this.entries.keys()];
+  }
+}
 const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 const DEFAULT_READ_TIMEOUT_MS = 30_000;
 /** Bounds from the generated SDK's request validation for DescribeApsJobs. */
@@ -121,7 +173,7 @@ export function createApsApi(options: ApsClientOptions): ApsApi {
   const protocol = options.protocol ?? 'https';
   const connectTimeout = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   const readTimeout = options.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS;
-  const clients = new Map<string, OpenApi>();
+  const clients = new LruMap<string, OpenApi>(MAX_REGION_CLIENTS);
 
   function clientFor(regionId: string): OpenApi {
     const endpoint = endpointFor(regionId, options);

@@ -26,45 +26,43 @@ export function httpStatusCode(status: number): string {
 
 const REDACTED = '[REDACTED]';
 
+const TRANSIENT_CODES = [
+  'ServiceUnavailable',
+  'ADBConsoleAPIError',
+  'ADBConsoleAPITimeout',
+  'InternalError',
+  'InternalServerError',
+  'InternalFailure',
+  'AcsServerTimeOut',
+  'SignatureNonceUsed',
+  'IncorrectDBInstanceState',
+  'ReadTimeout',
+  'ConnectTimeout',
+  'RequestTimeout',
+  NON_JSON_RESPONSE,
+];
+const PERMANENT_CODES = [
+  'InvalidInput',
+  'InvalidAction',
+  'ApiVersionForbidden',
+  'InvalidDBClusterId.NotFound',
+  'InvalidDBCluster.NotFound',
+  'InvalidApi.NotFound',
+  'InvalidAccessKeyId.NotFound',
+  'InvalidAccessKeyId.Inactive',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+  'Unauthorized',
+  'Forbidden',
+  'InvalidTimeStamp.Expired',
+  'InvalidTimeStamp.Format',
+  'ADBClassNotSupport',
+  INVALID_CREDENTIALS,
+  INPUT_VALIDATION,
+];
 // Compared lower-case: the documented spellings vary in case between pages.
-const TRANSIENT = new Set(
-  [
-    'ServiceUnavailable',
-    'ADBConsoleAPIError',
-    'ADBConsoleAPITimeout',
-    'InternalError',
-    'InternalServerError',
-    'InternalFailure',
-    'AcsServerTimeOut',
-    'SignatureNonceUsed',
-    'IncorrectDBInstanceState',
-    'ReadTimeout',
-    'ConnectTimeout',
-    'RequestTimeout',
-    NON_JSON_RESPONSE,
-  ].map((c) => c.toLowerCase()),
-);
-const PERMANENT = new Set(
-  [
-    'InvalidInput',
-    'InvalidAction',
-    'ApiVersionForbidden',
-    'InvalidDBClusterId.NotFound',
-    'InvalidDBCluster.NotFound',
-    'InvalidApi.NotFound',
-    'InvalidAccessKeyId.NotFound',
-    'InvalidAccessKeyId.Inactive',
-    'SignatureDoesNotMatch',
-    'IncompleteSignature',
-    'Unauthorized',
-    'Forbidden',
-    'InvalidTimeStamp.Expired',
-    'InvalidTimeStamp.Format',
-    'ADBClassNotSupport',
-    INVALID_CREDENTIALS,
-    INPUT_VALIDATION,
-  ].map((c) => c.toLowerCase()),
-);
+const TRANSIENT = new Set(TRANSIENT_CODES.map((c) => c.toLowerCase()));
+const PERMANENT = new Set(PERMANENT_CODES.map((c) => c.toLowerCase()));
 const PERMANENT_PREFIXES = ['invalidparameter', 'missingparameter', 'forbidden.'];
 // Node's socket and DNS error codes (ECONNRESET, EAI_AGAIN, …) all look like this.
 const SYSTEM_CODE = /^E[A-Z0-9_]+$/;
@@ -81,6 +79,48 @@ const NOT_SENT_CODES = new Set([
   'EADDRNOTAVAIL',
   INVALID_CREDENTIALS,
 ]);
+
+/**
+ * Every code known by name: the tables above, the members of the prefix families that aps-api.md
+ * names (`Throttling.*`, `InvalidSecurityToken.*`, `InvalidParameter*`, `Forbidden.*`), Node's
+ * usual socket errors, and the synthetic codes of this module. `HttpStatus<nnn>` codes are known
+ * too (see {@link knownErrorCode}). A code outside this list is still classified (by prefix,
+ * pattern or HTTP status); it is only not known by name, e.g. for a bounded metric label.
+ */
+export const KNOWN_ERROR_CODES: readonly string[] = Object.freeze([
+  ...TRANSIENT_CODES,
+  ...PERMANENT_CODES,
+  'Throttling',
+  'Throttling.User',
+  'Throttling.Api',
+  'InvalidSecurityToken.Expired',
+  'InvalidSecurityToken.Malformed',
+  'InvalidSecurityToken.MismatchWithAccessKey',
+  'InvalidSecurityToken.Missing',
+  'InvalidParameter',
+  'MissingParameter',
+  'Forbidden.RAM',
+  ...[...NOT_SENT_CODES].filter((c) => c !== INVALID_CREDENTIALS),
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  SUCCESS_FALSE,
+  MALFORMED_RESPONSE,
+  UNKNOWN_ERROR,
+]);
+
+const KNOWN_BY_LOWER_CASE = new Map(KNOWN_ERROR_CODES.map((c) => [c.toLowerCase(), c]));
+const HTTP_STATUS_CODE = /^HttpStatus[1-5]\d\d$/;
+
+/**
+ * The code as {@link KNOWN_ERROR_CODES} spells it (matched without regard to case), an
+ * `HttpStatus<nnn>` code as it is, or undefined for a code not known by name.
+ */
+export function knownErrorCode(code: string): string | undefined {
+  if (HTTP_STATUS_CODE.test(code)) return code;
+  return KNOWN_BY_LOWER_CASE.get(code.toLowerCase());
+}
 
 /**
  * Retry class of an error code (aps-api.md, "Error codes"). The code decides; the HTTP status only

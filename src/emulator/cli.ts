@@ -2,7 +2,7 @@
  * The emulator's command line, shared by `scripts/emulator.ts`, the image's
  * `lib/emulator/standalone.js` and the project CLI's `emulator` command.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startEmulator, type RunningEmulator } from './index';
 import { API_VERSION } from './errors';
@@ -49,7 +49,10 @@ Environment:
   APS_EMULATOR_ACCESS_KEY_ID, APS_EMULATOR_ACCESS_KEY_SECRET, APS_EMULATOR_SECURITY_TOKEN
                       the key pair to accept (default: a generated one, unless the config has keys)
   APS_EMULATOR_ADMIN_TOKEN
-                      require this token (x-emulator-token) on the control API`;
+                      require this token (x-emulator-token) on the control API; needed (or the
+                      file below, or adminToken in --config) when --host is not a loopback address
+  APS_EMULATOR_ADMIN_TOKEN_FILE
+                      read that token from this file instead (used by docker-compose.yml)`;
 
 function keyFromEnv(env: NodeJS.ProcessEnv): AccessKeyConfig | undefined {
   const id = env.APS_EMULATOR_ACCESS_KEY_ID?.trim();
@@ -62,6 +65,29 @@ function keyFromEnv(env: NodeJS.ProcessEnv): AccessKeyConfig | undefined {
     );
   }
   return { accessKeyId: id, accessKeySecret: secret, ...(token ? { securityToken: token } : {}) };
+}
+
+/** The control API token from the environment: APS_EMULATOR_ADMIN_TOKEN, else the file APS_EMULATOR_ADMIN_TOKEN_FILE names. */
+function adminTokenFromEnv(env: NodeJS.ProcessEnv): string | undefined {
+  const token = env.APS_EMULATOR_ADMIN_TOKEN?.trim();
+  if (token) return token;
+  const file = env.APS_EMULATOR_ADMIN_TOKEN_FILE?.trim();
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new EmulatorInputError(
+      `APS_EMULATOR_ADMIN_TOKEN_FILE: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  const fromFile = text.trim();
+  if (fromFile === '') {
+    throw new EmulatorInputError(
+      `APS_EMULATOR_ADMIN_TOKEN_FILE: ${file} is empty; write the token into it or unset the variable`,
+    );
+  }
+  return fromFile;
 }
 
 function portOf(value: string): number {
@@ -136,13 +162,14 @@ export async function runEmulatorCli(argv: readonly string[], io: EmulatorCliIo 
   const env = io.env ?? process.env;
   let emulator: RunningEmulator;
   let generated = false;
+  let adminToken: string | undefined;
   try {
     const config = values.config !== undefined ? loadEmulatorConfig(values.config) : {};
     const envKey = keyFromEnv(env);
     const accessKeys = config.accessKeys?.length ? config.accessKeys : envKey ? [envKey] : undefined;
     generated = accessKeys === undefined;
     const seededJobs = (values.job ?? []).map((apsJobId) => ({ apsJobId, kind: 'streaming' as const }));
-    const adminToken = env.APS_EMULATOR_ADMIN_TOKEN?.trim() || config.adminToken;
+    adminToken = adminTokenFromEnv(env) ?? config.adminToken;
     const options: EmulatorOptions = {
       ...config,
       port: values.port !== undefined ? portOf(values.port) : (config.port ?? 9000),
@@ -167,7 +194,8 @@ export async function runEmulatorCli(argv: readonly string[], io: EmulatorCliIo 
   const key = emulator.credentials[0];
   out(`APS emulator (adb ${API_VERSION}) listening on http://${emulator.host}:${emulator.port}`);
   out(
-    `endpoint for clients: ${emulator.endpoint} (protocol http); control API: ${emulator.url}/__emulator/state`,
+    `endpoint for clients: ${emulator.endpoint} (protocol http); control API: ${emulator.url}/__emulator/state` +
+      (adminToken ? ' (admin token required)' : ''),
   );
   for (const k of emulator.credentials) {
     out(

@@ -153,7 +153,8 @@ export class EmulatorControl {
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = {};
     if (this.options.adminToken !== undefined) headers['x-emulator-token'] = this.options.adminToken;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    // The emulator refuses a POST that is not JSON, even one without a body (a cross-site guard).
+    if (body !== undefined || method === 'POST') headers['content-type'] = 'application/json';
     const res = await fetch(`${this.base}${path}`, {
       method,
       headers,

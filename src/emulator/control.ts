@@ -1,7 +1,9 @@
 /**
  * The control API under `/__emulator/…`: read counters, the log and the state; seed jobs, set
- * statuses, arm faults and rate limits; reset; and schedule an outage. No signature (the server
- * binds 127.0.0.1 by default), optionally an admin token.
+ * statuses, arm faults and rate limits; reset; and schedule an outage. No signature: the server
+ * binds 127.0.0.1 by default and needs an admin token on any other address. Browsers are kept out
+ * twice over: a request with an `Origin` header is refused, and a POST must be
+ * `application/json`, which no cross-site form or simple request can send without a preflight.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
@@ -97,6 +99,36 @@ function requestFilter(queryText: string): RequestFilter {
   };
 }
 
+/** The media type of a request, lower-case, and its charset parameter when given. */
+function mediaType(req: IncomingMessage): { mime: string; charset?: string; raw: string } {
+  const raw = req.headers['content-type'] ?? '';
+  const [mime = '', ...parameters] = raw.split(';').map((p) => p.trim().toLowerCase());
+  const charset = parameters.find((p) => p.startsWith('charset='))?.slice('charset='.length);
+  return { mime, charset: charset?.replace(/^"(.*)"$/, '$1'), raw };
+}
+
+/** Refuses browser requests and POSTs that are not JSON; the checks come before the token. */
+function checkRequestShape(req: IncomingMessage): void {
+  if (req.headers.origin !== undefined) {
+    throw new HttpError(
+      403,
+      'Forbidden',
+      'The control API refuses requests with an Origin header (sent by browsers): drive it from a ' +
+        'local tool such as EmulatorControl or curl.',
+    );
+  }
+  if (req.method === 'POST') {
+    const { mime, charset, raw } = mediaType(req);
+    if (mime !== 'application/json' || (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')) {
+      throw new HttpError(
+        415,
+        'UnsupportedMediaType',
+        `POST to the control API needs Content-Type: application/json (UTF-8), even with an empty body; got ${raw === '' ? 'none' : JSON.stringify(raw.slice(0, 80))}.`,
+      );
+    }
+  }
+}
+
 function authorized(req: IncomingMessage, token: string | undefined): boolean {
   if (token === undefined) return true;
   const header = req.headers['x-emulator-token'];
@@ -109,8 +141,13 @@ function authorized(req: IncomingMessage, token: string | undefined): boolean {
 export function createControlHandler(target: ControlTarget): ControlHandler {
   return async (req, res, path, queryText) => {
     try {
+      checkRequestShape(req);
       if (!authorized(req, target.state.options.adminToken)) {
-        throw new HttpError(401, 'Unauthorized', 'Send the admin token in x-emulator-token.');
+        throw new HttpError(
+          401,
+          'Unauthorized',
+          'Send the admin token in x-emulator-token (or Authorization: Bearer).',
+        );
       }
       await route(target, req, res, path.slice(CONTROL_PREFIX.length) || '/', queryText);
     } catch (err) {
@@ -120,7 +157,8 @@ export function createControlHandler(target: ControlTarget): ControlHandler {
           err.status,
           { error: { code: err.code, message: err.message } },
           {},
-          err.status === 413,
+          // Refused before the body was read: close rather than drain what may follow.
+          err.status === 403 || err.status === 413 || err.status === 415,
         );
       } else if (err instanceof EmulatorInputError) {
         sendJson(res, 400, { error: { code: 'InvalidRequest', message: err.message } });

@@ -3,6 +3,7 @@
  * the replay window, counters and the log. Options are validated here, once.
  */
 import { randomBytes } from 'node:crypto';
+import { isIPv4, isIPv6 } from 'node:net';
 import { FaultBook } from './faults';
 import { DEFAULT_JOB_SCRIPT, JobStore } from './jobs';
 import { normalizeSeed, Prng } from './prng';
@@ -63,6 +64,29 @@ export function generateAccessKey(options: { sts?: boolean } = {}): AccessKeyCon
   return { accessKeyId: `LTAI${randomText(20)}`, accessKeySecret: randomText(30) };
 }
 
+/**
+ * Whether a bind address only accepts connections from this machine: `localhost`, `127.0.0.0/8`,
+ * `::1` and `::ffff:127.x.x.x`. Anything else (`0.0.0.0`, `::`, an interface address, another
+ * host name) may be reachable from other machines.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost') return true;
+  if (isIPv4(h)) return h.startsWith('127.');
+  if (!isIPv6(h)) return false;
+  let canonical: string;
+  try {
+    // The URL parser writes every IPv6 spelling in one compressed form (::ffff:127.0.0.1 → ::ffff:7f00:1).
+    canonical = new URL(`http://[${h}]/`).hostname.slice(1, -1);
+  } catch {
+    return false; // a scoped address (fe80::1%eth0) is an interface address, not loopback
+  }
+  return canonical === '::1' || /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(canonical);
+}
+
 /** Options with every default filled in. */
 export interface ResolvedOptions {
   /** Port asked for. */
@@ -118,9 +142,18 @@ export class EmulatorState {
       byId.set(key.accessKeyId, { ...key });
     }
     this.keys = byId;
+    const host = config.host ?? '127.0.0.1';
+    // The control API has no signature: reachable from other machines, it must at least need a token.
+    if (!isLoopbackHost(host) && config.adminToken === undefined) {
+      throw new EmulatorInputError(
+        `host ${JSON.stringify(host)} is not a loopback address, so the control API (/__emulator/) ` +
+          'would be open to the network: set adminToken (APS_EMULATOR_ADMIN_TOKEN or ' +
+          'APS_EMULATOR_ADMIN_TOKEN_FILE for the command line), or bind 127.0.0.1',
+      );
+    }
     this.options = {
       port: config.port ?? 0,
-      host: config.host ?? '127.0.0.1',
+      host,
       maxBodyBytes: config.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       hostId: config.hostId ?? 'adb.aliyuncs.com',
       maxClockSkewMs: config.maxClockSkewMs ?? DEFAULT_MAX_SKEW_MS,

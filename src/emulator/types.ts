@@ -178,7 +178,7 @@ export interface RateLimit {
 export interface EmulatorOptions {
   /** Port to listen on (default 0: any free port). */
   port?: number;
-  /** Address to bind (default `127.0.0.1`: the control API has no signature, keep it local). */
+  /** Address to bind (default `127.0.0.1`); any non-loopback address needs `adminToken`. */
   host?: string;
   /** Accepted keys (default: one generated key, see `credentials` of the running emulator). */
   accessKeys?: AccessKeyConfig[];
@@ -198,7 +198,7 @@ export interface EmulatorOptions {
   rateLimit?: RateLimit;
   /** Seed of the PRNG behind probabilistic faults (default: random, shown in the state). */
   seed?: number | string;
-  /** When set, control API calls need `x-emulator-token: <token>` (or `Authorization: Bearer`). */
+  /** When set, control API calls need `x-emulator-token: <token>` (or `Authorization: Bearer`); required off loopback. */
   adminToken?: string;
   /** Largest accepted request body in bytes (default 1 MiB; larger answers 413). */
   maxBodyBytes?: number;

@@ -106,6 +106,15 @@ export const DEFAULT_RETRY_RULES: RetryRule[] = deepFreeze(
   validateRetryRules(DEFAULT_RETRY_RULE_INPUTS, 'default'),
 );
 
+/** Name of the rule that takes the place of `transient` while a job is waited on. */
+export const WAIT_OUTAGE_RULE_NAME = 'wait-outage';
+
+/** The names a built-in rule can have: the defaults and {@link WAIT_OUTAGE_RULE_NAME}. */
+export const BUILT_IN_RULE_NAMES: readonly string[] = Object.freeze([
+  ...DEFAULT_RETRY_RULES.map((r) => r.name),
+  WAIT_OUTAGE_RULE_NAME,
+]);
+
 /** Default of `waitOutage`: how long a waited-on job's status reads may fail transiently. */
 export const DEFAULT_WAIT_OUTAGE = '1h';
 
@@ -118,7 +127,7 @@ export function waitOutageRule(waitOutageMs: number): RetryRule {
   return validateRetryRules(
     [
       {
-        name: 'wait-outage',
+        name: WAIT_OUTAGE_RULE_NAME,
         description:
           'While a job is waited on, in place of `transient`: status reads that fail transiently ' +
           '(5xx, timeouts, resets, non-JSON bodies) are retried from the poll interval, doubling up ' +

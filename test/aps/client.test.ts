@@ -14,6 +14,8 @@ import {
   checkCredentials,
   createApsApi,
   endpointFor,
+  LruMap,
+  MAX_REGION_CLIENTS,
   type ApsCallEvent,
   type ApsClientOptions,
 } from '../../src/aps/client';
@@ -310,6 +312,18 @@ describe('createApsApi against a loopback server', () => {
       assert.deepEqual(result.jobs, []);
       assert.equal(result.pageNumber, 3);
       assert.equal(result.pageSize, 100);
+    });
+
+    it(`calls in more regions than the client cache holds (${MAX_REGION_CLIENTS}) all go out, evicted ones too`, async () => {
+      handler = json(200, { RequestId: 'R', Success: true, APSJobs: [], TotalCount: 0 });
+      const aps = api();
+      const regions = Array.from({ length: MAX_REGION_CLIENTS + 8 }, (_, i) => `cn-test-${i}`);
+      for (const regionId of [...regions, regions[0] as string]) await aps.listJobs({ regionId });
+      assert.deepEqual(
+        received.map((r) => r.form.get('RegionId')),
+        [...regions, regions[0]],
+      );
+      assert.ok(received.every((r) => r.headers.authorization?.startsWith('ACS3-HMAC-SHA256 ')));
     });
 
     it('a throwing onCall hook does not fail a call that succeeded', async () => {
@@ -620,6 +634,38 @@ describe('createApsApi against a loopback server', () => {
       assert.equal(err.error.code, 'InvalidCredentials');
       assert.equal(err.error.retryClass, 'permanent');
     });
+  });
+});
+
+describe('LruMap (the per-region client cache)', () => {
+  it('holds at most max entries and drops the least recently used, a read counting as a use', () => {
+    const m = new LruMap<string, number>(3);
+    m.set('a', 1);
+    m.set('b', 2);
+    m.set('c', 3);
+    assert.equal(m.get('a'), 1); // a is now the most recently used
+    m.set('d', 4);
+    assert.equal(m.size, 3);
+    assert.equal(m.get('b'), undefined, 'b was the least recently used');
+    assert.deepEqual(m.keys(), ['c', 'a', 'd']);
+    m.set('c', 30); // replacing counts as a use and does not grow the map
+    m.set('e', 5);
+    assert.deepEqual(m.keys(), ['d', 'c', 'e']);
+    assert.equal(m.get('c'), 30);
+  });
+
+  it('stays at max however many keys pass through it', () => {
+    const m = new LruMap<number, number>(MAX_REGION_CLIENTS);
+    for (let i = 0; i < 10_000; i++) m.set(i, i);
+    assert.equal(m.size, MAX_REGION_CLIENTS);
+    assert.deepEqual(
+      m.keys(),
+      Array.from({ length: MAX_REGION_CLIENTS }, (_, i) => 10_000 - MAX_REGION_CLIENTS + i),
+    );
+  });
+
+  it('refuses a max that is not a whole number of at least 1', () => {
+    for (const max of [0, -1, 1.5, Number.NaN]) assert.throws(() => new LruMap(max), RangeError);
   });
 });
 

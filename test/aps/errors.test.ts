@@ -15,6 +15,9 @@ import {
   SUCCESS_FALSE,
   UNKNOWN_ERROR,
   INPUT_VALIDATION,
+  KNOWN_ERROR_CODES,
+  knownErrorCode,
+  MALFORMED_RESPONSE,
 } from '../../src/aps/errors';
 import { ApsApiError, type ApsError, type RetryClass } from '../../src/aps/types';
 import { InputValidationError } from '../../src/validation';
@@ -122,6 +125,43 @@ describe('classifyCode', () => {
     assert.equal(classifyCode('SomethingNew', 400), 'unknown');
     assert.equal(classifyCode('InvalidInput', 500), 'permanent');
     assert.equal(classifyCode('Throttling.User', 403), 'throttled');
+  });
+});
+
+describe('knownErrorCode (the bounded code set of metric labels)', () => {
+  it('knows every classified code of the table above, in its documented spelling', () => {
+    const classified = [
+      'Throttling',
+      'Throttling.User',
+      'ServiceUnavailable',
+      'AcsServerTimeOut',
+      'InvalidInput',
+    ];
+    for (const code of classified) {
+      assert.ok(KNOWN_ERROR_CODES.includes(code), code);
+      assert.equal(knownErrorCode(code.toUpperCase()), code);
+    }
+  });
+
+  it('lists only codes the classifier recognizes by name, apart from the synthetic catch-alls', () => {
+    const catchAll = new Set([UNKNOWN_ERROR, SUCCESS_FALSE, MALFORMED_RESPONSE]);
+    for (const code of KNOWN_ERROR_CODES) {
+      if (!catchAll.has(code)) assert.notEqual(classifyCode(code), 'unknown', code);
+    }
+    assert.equal(new Set(KNOWN_ERROR_CODES.map((c) => c.toLowerCase())).size, KNOWN_ERROR_CODES.length);
+  });
+
+  it('passes HttpStatus codes of real statuses; anything else is not known', () => {
+    assert.equal(knownErrorCode('HttpStatus502'), 'HttpStatus502');
+    for (const code of [
+      'HttpStatus600',
+      'HttpStatus5000',
+      'Throttling.Concurrency',
+      'ForbiddenX',
+      'EWHATEVER',
+    ]) {
+      assert.equal(knownErrorCode(code), undefined, code);
+    }
   });
 });
 

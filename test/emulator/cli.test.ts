@@ -141,6 +141,57 @@ describe('emulator: the command line', () => {
     assert.equal(code, 0);
   });
 
+  it('beyond loopback it needs the admin token: from the environment or the file it names', async () => {
+    const refused = await withCli(['--host', '0.0.0.0', '--port', '0']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.err.join('\n'), /"0\.0\.0\.0" is not a loopback address.*APS_EMULATOR_ADMIN_TOKEN/s);
+
+    const tokenFile = join(dir, 'admin-token');
+    writeFileSync(tokenFile, 'token-from-file\n', { mode: 0o600 });
+    const fromFile = await withCli(
+      ['--host', '0.0.0.0', '--port', '0', '--quiet'],
+      async (emu) => {
+        const state = `http://127.0.0.1:${emu.port}/__emulator/state`;
+        assert.equal((await fetch(state)).status, 401);
+        const ok = await fetch(state, { headers: { 'x-emulator-token': 'token-from-file' } });
+        assert.equal(ok.status, 200);
+      },
+      { env: { APS_EMULATOR_ADMIN_TOKEN_FILE: tokenFile } },
+    );
+    assert.equal(fromFile.code, 0, fromFile.err.join('\n'));
+    assert.match(fromFile.out.join('\n'), /admin token required/);
+    assert.ok(!fromFile.out.join('\n').includes('token-from-file'), 'the token is not printed');
+
+    // The variable wins over the file.
+    const both = await withCli(
+      ['--host', '0.0.0.0', '--port', '0', '--quiet'],
+      async (emu) => {
+        const res = await fetch(`http://127.0.0.1:${emu.port}/__emulator/health`, {
+          headers: { 'x-emulator-token': 'token-from-env' },
+        });
+        assert.equal(res.status, 200);
+      },
+      { env: { APS_EMULATOR_ADMIN_TOKEN: 'token-from-env', APS_EMULATOR_ADMIN_TOKEN_FILE: tokenFile } },
+    );
+    assert.equal(both.code, 0, both.err.join('\n'));
+
+    const empty = join(dir, 'empty-token');
+    writeFileSync(empty, '  \n');
+    const emptyRun = await withCli(['--port', '0'], undefined, {
+      env: { APS_EMULATOR_ADMIN_TOKEN_FILE: empty },
+    });
+    assert.equal(emptyRun.code, 2);
+    assert.match(emptyRun.err.join('\n'), /APS_EMULATOR_ADMIN_TOKEN_FILE: .*empty-token is empty/);
+    const missing = await withCli(['--port', '0'], undefined, {
+      env: { APS_EMULATOR_ADMIN_TOKEN_FILE: join(dir, 'no-such-token') },
+    });
+    assert.equal(missing.code, 2);
+    assert.match(
+      missing.err.join('\n'),
+      /APS_EMULATOR_ADMIN_TOKEN_FILE: cannot read .*no-such-token: ENOENT/,
+    );
+  });
+
   it('bad arguments and bad config files exit 2 with a clear message; a taken port exits 1', async () => {
     const help = await withCli(['--help']);
     assert.equal(help.code, 0);

@@ -411,7 +411,11 @@ describe('emulator: the control API over HTTP', () => {
     assert.equal(unknown.status, 404);
     const wrongMethod = await httpRequest(emu.port, { method: 'DELETE', path: '/__emulator/state', headers });
     assert.equal(wrongMethod.status, 405);
-    const badJson = await httpRequest(emu.port, { path: '/__emulator/jobs', headers, body: '{not json' });
+    const badJson = await httpRequest(emu.port, {
+      path: '/__emulator/jobs',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: '{not json',
+    });
     assert.equal(badJson.status, 400);
     assert.match(String((badJson.json?.error as Record<string, unknown>).message), /not valid JSON/);
     const badQuery = await httpRequest(emu.port, {
@@ -420,6 +424,115 @@ describe('emulator: the control API over HTTP', () => {
       headers,
     });
     assert.equal(badQuery.status, 400);
+  });
+});
+
+describe('emulator: the control API keeps browsers and the network out', () => {
+  const token = 'test-admin-token';
+  let emu: RunningEmulator;
+  before(async () => {
+    emu = await startEmulator({ adminToken: token });
+  });
+  after(async () => {
+    await emu.close();
+  });
+
+  const job = JSON.stringify({ apsJobId: 'aps-guard1', kind: 'streaming' });
+  const errorCode = (a: { json?: Record<string, unknown> }): unknown =>
+    (a.json?.error as Record<string, unknown> | undefined)?.code;
+
+  it('refuses any request with an Origin header (403), token or not, and changes nothing', async () => {
+    const headers = { 'x-emulator-token': token, origin: 'http://127.0.0.1:9000' };
+    const read = await httpRequest(emu.port, { method: 'GET', path: '/__emulator/state', headers });
+    assert.equal(read.status, 403);
+    assert.equal(errorCode(read), 'Forbidden');
+    assert.match(String((read.json?.error as Record<string, unknown>).message), /Origin/);
+    assert.equal(read.headers['access-control-allow-origin'], undefined);
+    const write = await httpRequest(emu.port, {
+      path: '/__emulator/jobs',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: job,
+    });
+    assert.equal(write.status, 403);
+    assert.equal(emu.job('aps-guard1'), undefined, 'the job was not added');
+  });
+
+  it('refuses a POST that is not application/json (415), with or without a body', async () => {
+    const auth = { 'x-emulator-token': token };
+    const cases: [Record<string, string>, string | undefined][] = [
+      [{}, job],
+      [{ 'content-type': 'text/plain' }, job],
+      [{ 'content-type': 'application/x-www-form-urlencoded' }, 'apsJobId=aps-guard1'],
+      [{ 'content-type': 'multipart/form-data; boundary=x' }, job],
+      [{ 'content-type': 'application/json; charset=latin1' }, job],
+      [{}, undefined],
+    ];
+    for (const [type, body] of cases) {
+      const res = await httpRequest(emu.port, {
+        path: body === undefined ? '/__emulator/reset' : '/__emulator/jobs',
+        headers: { ...auth, ...type },
+        body,
+      });
+      assert.equal(res.status, 415, `${JSON.stringify(type)}: ${res.text}`);
+      assert.equal(errorCode(res), 'UnsupportedMediaType');
+      assert.match(String((res.json?.error as Record<string, unknown>).message), /application\/json/);
+    }
+    assert.equal(emu.job('aps-guard1'), undefined, 'no job was added');
+    const ok = await httpRequest(emu.port, {
+      path: '/__emulator/jobs',
+      headers: { ...auth, 'content-type': 'Application/JSON; charset=UTF-8' },
+      body: job,
+    });
+    assert.equal(ok.status, 201, ok.text);
+    assert.equal(emu.job('aps-guard1')?.status, 'Suspended');
+    // GET and DELETE carry no body, so they need no content type.
+    const del = await httpRequest(emu.port, { method: 'DELETE', path: '/__emulator/faults', headers: auth });
+    assert.equal(del.status, 200, del.text);
+  });
+
+  it('EmulatorControl sends JSON on every POST, a body-less reset included', async () => {
+    const control = new EmulatorControl({ url: emu.url, adminToken: token });
+    await control.addJobs({ apsJobId: 'aps-guard2', kind: 'streaming' });
+    await control.setJobStatus('aps-guard2', 'Running');
+    await control.reset();
+    assert.equal((await control.job('aps-guard2'))?.status, 'Suspended');
+  });
+
+  it('will not bind beyond loopback without a token; with one it does, and asks for it', async () => {
+    for (const host of ['0.0.0.0', '::', '192.0.2.1', 'emulator']) {
+      await assert.rejects(
+        startEmulator({ host }),
+        (e: Error) =>
+          e.name === 'EmulatorInputError' &&
+          e.message.includes(JSON.stringify(host)) &&
+          /APS_EMULATOR_ADMIN_TOKEN/.test(e.message) &&
+          /127\.0\.0\.1/.test(e.message),
+      );
+    }
+    const open = await startEmulator({ host: '0.0.0.0', adminToken: token });
+    try {
+      const anonymous = await httpRequest(open.port, { method: 'GET', path: '/__emulator/state' });
+      assert.equal(anonymous.status, 401);
+      const wrong = await httpRequest(open.port, {
+        method: 'GET',
+        path: '/__emulator/state',
+        headers: { authorization: 'Bearer not-the-token' },
+      });
+      assert.equal(wrong.status, 401);
+      const right = await httpRequest(open.port, {
+        method: 'GET',
+        path: '/__emulator/state',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(right.status, 200);
+    } finally {
+      await open.close();
+    }
+    // Loopback needs no token.
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const local = await startEmulator({ host });
+      await local.close();
+    }
   });
 });
 

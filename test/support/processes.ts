@@ -38,6 +38,8 @@ export function spawnWorker(opts: {
       ADB_CONNECT_TIMEOUT: '3s',
       ADB_READ_TIMEOUT: '3s',
       APS_LOG_LEVEL: 'INFO',
+      // No restart with the heap defaults: the process spawned is the worker, so a kill hits it.
+      APS_WORKER_HEAP_DEFAULTS: 'off',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

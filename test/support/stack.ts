@@ -9,7 +9,7 @@ import type { ApsApi } from '../../src/aps/types';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import type { EmulatorOptions } from '../../src/emulator/types';
 import type { RetryRule } from '../../src/retry/types';
-import { createInProcessWaiter } from '../../src/worker';
+import { createInProcessWaiter } from '../../src/run-worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { statusQuery } from '../../src/api';
 import { liveWaitOf } from '../../src/client';

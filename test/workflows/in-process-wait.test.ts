@@ -13,7 +13,7 @@ import { liveWaitOf } from '../../src/client';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import type { RunApsJobInput } from '../../src/api';
 import { runApsJob } from '../../src/workflows/run-aps-job';
-import { createInProcessWaiter } from '../../src/worker';
+import { createInProcessWaiter } from '../../src/run-worker';
 import { testEnv, uniqueTaskQueue } from '../support/env';
 import { maybeRecordHistory } from '../support/histories';
 import { killWorker, spawnWorker, type WorkerProcess } from '../support/processes';

@@ -187,6 +187,8 @@ export class WorkerPool {
       ADB_READ_TIMEOUT: '3s',
       APS_LOG_LEVEL: 'INFO',
       APS_WORKFLOW_BUNDLE: o.bundlePath,
+      // No restart with the heap defaults: the process spawned is the worker, so a kill hits it.
+      APS_WORKER_HEAP_DEFAULTS: 'off',
       ...o.env,
       ...o.slotEnv?.(slot.index),
     };

@@ -1,0 +1,218 @@
+/**
+ * The worker: one Runtime, one connection, one Worker on the `aps-jobs` task queue (by default),
+ * and a clean shutdown on SIGINT/SIGTERM. Its process entries are `src/worker.ts` (`npm run
+ * worker`, `node lib/worker.js`) and `aps-jobs worker`, which set the heap defaults first.
+ */
+import { existsSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { AsyncCompletionClient } from '@temporalio/client';
+import { createActivities, InProcessWaiter, type ActivityObservers } from './activities';
+import { checkCredentials, createApsApi, type ApsClientOptions } from './aps/client';
+import type { ApsApi } from './aps/types';
+import {
+  ConfigError,
+  heapFlagsFrom,
+  resolveWorkerTuning,
+  workerConfigFrom,
+  type ObservabilityConfig,
+  type WorkerConfig,
+  type WorkerTuning,
+} from './config';
+import { validateRetryRules } from './retry';
+import type { RetryRule } from './retry/types';
+import { InputValidationError } from './validation';
+import { createMetricObservers, recordApiCall } from './metrics';
+
+/** Options of {@link createApsWorker}. */
+export interface ApsWorkerOptions {
+  /** Connection to the Temporal server. */
+  connection: NativeConnection;
+  /** Namespace (default `default`). */
+  namespace?: string;
+  /** Task queue. */
+  taskQueue: string;
+  /** The APS API the activities call. */
+  aps: ApsApi;
+  /** Worker-wide retry rules, validated. */
+  workerRules?: RetryRule[];
+  /** Metric hooks. */
+  observers?: ActivityObservers;
+  /** A prebuilt workflow bundle (`npm run bundle`); otherwise the workflows are bundled at start. */
+  workflowBundlePath?: string;
+  /** Worker identity. */
+  identity?: string;
+  /** Cache and slot sizes; each unset one takes its `DEFAULT_WORKER_TUNING` value. */
+  tuning?: Partial<WorkerTuning>;
+  /** Hold waits in process between reads (default true); false makes every read one attempt. */
+  inProcessWaits?: boolean;
+}
+
+/**
+ * The worker's in-process waiter on its own connection: waits are completed, heartbeated and handed
+ * back through it. Close it after the worker stopped and before the connection closes.
+ */
+export function createInProcessWaiter(
+  connection: NativeConnection,
+  namespace = 'default',
+  maxConcurrentSteps?: number,
+): InProcessWaiter {
+  return new InProcessWaiter({
+    completion: new AsyncCompletionClient({ connection, namespace }),
+    ...(maxConcurrentSteps !== undefined ? { maxConcurrentSteps } : {}),
+  });
+}
+
+/**
+ * Creates the worker with the package's workflows and activities. Its `run()` also hands back the
+ * waits it holds in process when the worker stops, so another worker takes them over at once.
+ */
+export async function createApsWorker(opts: ApsWorkerOptions): Promise<Worker> {
+  const tuning = resolveWorkerTuning(opts.tuning);
+  const waiter =
+    opts.inProcessWaits === false
+      ? undefined
+      : createInProcessWaiter(
+          opts.connection,
+          opts.namespace ?? 'default',
+          tuning.maxConcurrentActivityTaskExecutions,
+        );
+  const worker = await Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace ?? 'default',
+    taskQueue: opts.taskQueue,
+    ...(opts.identity ? { identity: opts.identity } : {}),
+    ...(opts.workflowBundlePath
+      ? { workflowBundle: { codePath: opts.workflowBundlePath } }
+      : { workflowsPath: require.resolve('./workflows') }),
+    activities: createActivities({
+      aps: opts.aps,
+      workerRules: opts.workerRules,
+      observers: opts.observers,
+      ...(waiter ? { waiter } : {}),
+    }),
+    ...tuning,
+  });
+  if (waiter) {
+    const run = worker.run.bind(worker);
+    worker.run = async () => {
+      try {
+        await run();
+      } finally {
+        await waiter.close();
+      }
+    };
+  }
+  return worker;
+}
+
+/** Validates the worker-wide rules from the environment; a bad rule is a {@link ConfigError}. */
+export function workerRulesFrom(config: WorkerConfig): RetryRule[] | undefined {
+  if (config.retryRules === undefined) return undefined;
+  try {
+    return validateRetryRules(config.retryRules, config.retryRulesSource ?? 'APS_RETRY_RULES');
+  } catch (err) {
+    if (err instanceof InputValidationError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+/** The APS client options from the worker config. */
+export function apsClientOptions(
+  config: WorkerConfig,
+  extra: Partial<ApsClientOptions> = {},
+): ApsClientOptions {
+  const a = config.alibaba;
+  return {
+    credentials: a.credentials,
+    endpoint: a.endpoint,
+    protocol: a.protocol,
+    endpointType: a.endpointType,
+    connectTimeoutMs: a.connectTimeoutMs,
+    readTimeoutMs: a.readTimeoutMs,
+    ...extra,
+  };
+}
+
+/** Installs the Runtime: logger (text or JSON lines) and, when configured, the Prometheus exporter. */
+export function installRuntime(obs: ObservabilityConfig): void {
+  const logger =
+    obs.logFormat === 'json'
+      ? new DefaultLogger(obs.logLevel, (entry) => {
+          process.stderr.write(
+            `${JSON.stringify({
+              time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(),
+              level: entry.level,
+              message: entry.message,
+              ...entry.meta,
+            })}\n`,
+          );
+        })
+      : new DefaultLogger(obs.logLevel);
+  Runtime.install({
+    logger,
+    telemetryOptions: obs.metricsAddress
+      ? { metrics: { prometheus: { bindAddress: obs.metricsAddress } } }
+      : undefined,
+  });
+}
+
+/** Reads the environment, checks it, and runs the worker until SIGINT/SIGTERM. */
+export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = workerConfigFrom(env);
+  const workerRules = workerRulesFrom(config);
+  installRuntime(config.observability);
+  Runtime.instance().logger.debug('worker process', {
+    pid: process.pid,
+    heapLimitMiB: heapLimitMiB(),
+    heapFlags: heapFlagsFrom(process.execArgv),
+  });
+  const metricsOn = config.observability.metricsAddress !== undefined;
+  const clientOptions = apsClientOptions(config, metricsOn ? { onCall: recordApiCall } : {});
+  await checkCredentials(clientOptions).catch((err: unknown) => {
+    throw new ConfigError(`Alibaba Cloud credentials are unusable: ${(err as Error).message}`);
+  });
+  const connect = loadClientConnectConfig();
+  const address = connect.connectionOptions.address ?? 'localhost:7233';
+  const connection = await NativeConnection.connect(connect.connectionOptions).catch((err: unknown) => {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new ConfigError(`cannot reach Temporal at ${address} (TEMPORAL_ADDRESS): ${detail}`);
+  });
+  const bundle = config.workflowBundlePath;
+  if (bundle && !existsSync(bundle)) {
+    throw new ConfigError(`APS_WORKFLOW_BUNDLE: no file at ${bundle}; run 'npm run bundle' or unset it`);
+  }
+  try {
+    const worker = await createApsWorker({
+      connection,
+      namespace: connect.namespace,
+      taskQueue: config.taskQueue,
+      aps: createApsApi(clientOptions),
+      workerRules,
+      observers: metricsOn
+        ? createMetricObservers({ workerRuleNames: workerRules?.map((r) => r.name) })
+        : undefined,
+      workflowBundlePath: bundle,
+      tuning: config.tuning,
+    });
+    Runtime.instance().logger.info('worker started', {
+      taskQueue: config.taskQueue,
+      namespace: connect.namespace ?? 'default',
+      endpoint: clientOptions.endpoint ?? `per-region (${clientOptions.endpointType})`,
+      metrics: config.observability.metricsAddress ?? 'off',
+      ...config.tuning,
+      heapLimitMiB: heapLimitMiB(),
+    });
+    // The Runtime turns SIGINT/SIGTERM into a graceful shutdown: in-flight activities finish or
+    // are cancelled with reason "worker shutdown", which never suspends a job.
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
+}
+
+/** The V8 heap limit of this process in MiB (old space and young generation). */
+function heapLimitMiB(): number {
+  return Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+}
