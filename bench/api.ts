@@ -12,15 +12,18 @@ export type StrategyName = (typeof STRATEGIES)[number];
 /** What each strategy is, for tables and progress lines. */
 export const STRATEGY_LABELS: Record<StrategyName, string> = {
   empty: 'empty workflow (ceiling)',
-  ours: 'ours: runApsJob (poll by activity retry)',
+  ours: 'ours: runApsJob (start and wait in one activity, waits held in process by the worker)',
   naive: 'naive: workflow sleep + describe activity',
   heartbeat: 'heartbeat: one activity polls and heartbeats',
 };
 
-/** The activity that does the waiting in each strategy (its slots are what waiting costs). */
+/**
+ * The activities that do the waiting in each strategy (their slots are what waiting costs),
+ * comma-separated: ours waits in its start activity and, when handed back, in its wait activity.
+ */
 export const WAITING_ACTIVITY: Record<StrategyName, string | undefined> = {
   empty: undefined,
-  ours: 'waitForApsJob',
+  ours: 'startApsJob,waitForApsJob',
   naive: 'describeApsJobStatus',
   heartbeat: 'pollApsJobUntilReady',
 };

@@ -138,6 +138,8 @@ export interface PhaseResult {
     cpuS: number | null;
     cpuMsPerJob: number | null;
     cachedWorkflowsPeak: number;
+    /** Most waits the worker's in-process waiter held at once (null: the strategy has none). */
+    inProcessWaitsPeak: number | null;
   };
   slots: {
     /** Activity executions in flight, any type, peak over the phase. */
@@ -687,6 +689,7 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
         cpuS: round(cpuMs / 1000, 2),
         cpuMsPerJob: round(cpuMs / n, 2),
         cachedWorkflowsPeak: report.cachedWorkflowsPeak,
+        inProcessWaitsPeak: report.inProcessWaitsPeak ?? null,
       },
       slots,
       server: {

@@ -94,6 +94,10 @@ const ROWS: Row[] = [
     (c) => ratio(c.phases.ours?.worker.cpuS, c.phases.naive?.worker.cpuS),
   ],
   [
+    'waits held in process by the worker (no slot each), peak',
+    (p) => (p.strategy === 'ours' ? fmt(p.worker.inProcessWaitsPeak) : '–'),
+  ],
+  [
     'most jobs waiting at once (StartApsJob took effect → workflow closed)',
     (p) => fmt(p.slots?.peakWaitingJobs),
   ],

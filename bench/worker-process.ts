@@ -28,7 +28,7 @@ class InFlightTracker {
   wrap(activities: Record<string, AnyActivity>): Record<string, AnyActivity> {
     const out: Record<string, AnyActivity> = {};
     for (const [name, fn] of Object.entries(activities)) {
-      const isWaiting = name === this.waitingActivity;
+      const isWaiting = (this.waitingActivity ?? '').split(',').includes(name);
       out[name] = async (...args: never[]) => {
         const started = Date.now();
         this.change(isWaiting, +1, started);
@@ -155,6 +155,7 @@ async function main(config: WorkerProcessConfig): Promise<void> {
         vmHwmBytes: vmHwmBytes(),
         cachedWorkflowsPeak: cachedPeak,
         inFlightActivitiesSampledPeak: inFlightPeak,
+        inProcessWaitsPeak: waiter ? waiter.stats().peak : null,
         allActivities: tracker.allSteps.filter(([t]) => t >= beginAt),
         waitingActivities: tracker.waitingSteps.filter(([t]) => t >= beginAt),
         waitingDurationsMs: tracker.waitingDurationsMs,

@@ -49,6 +49,8 @@ export interface WorkerReport {
   cachedWorkflowsPeak: number;
   /** Largest sampled `Worker.getStatus().numInFlightActivities`. */
   inFlightActivitiesSampledPeak: number;
+  /** Most waits the in-process waiter held at once (no slot each), when the worker has one. */
+  inProcessWaitsPeak: number | null;
   /** Activity executions in flight (every type): every change. */
   allActivities: Step[];
   /** Executions of the waiting activity in flight: every change. */
