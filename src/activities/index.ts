@@ -126,6 +126,8 @@ export interface WaitResume {
   staleSince?: number;
   /** The raw status last logged. */
   lastLogged?: string;
+  /** Epoch ms when the next read is due (a wait handed back between two reads keeps its delay). */
+  nextReadAt?: number;
 }
 
 /** Input of {@link Activities.waitForApsJob}. */
@@ -759,6 +761,9 @@ export function createActivities(deps: ActivityDeps) {
       polls: startState.wait?.polls ?? 0,
       ...(started.unknownReported ? { unknownReported: started.unknownReported } : {}),
     };
+    // When the next read is due: kept when the wait is handed back between two reads, so the wait
+    // activity that follows does not read early (not after a final failure: it reads at once).
+    let nextReadAt: number | undefined;
     const resumeFrom = (): StartApsJobResult => ({
       ...started,
       ...(state.unknownReported ? { unknownReported: state.unknownReported } : {}),
@@ -768,6 +773,7 @@ export function createActivities(deps: ActivityDeps) {
         ...(state.leftBefore ? { leftBefore: true } : {}),
         ...(state.staleSince !== undefined ? { staleSince: state.staleSince } : {}),
         ...(state.lastLogged !== undefined ? { lastLogged: state.lastLogged } : {}),
+        ...(nextReadAt !== undefined ? { nextReadAt } : {}),
       },
     });
     const io = activityIo();
@@ -783,10 +789,15 @@ export function createActivities(deps: ActivityDeps) {
       if (first.kind === 'reached') return { ...started, reached: first.result };
       delayMs = first.delayMs;
     }
+    nextReadAt = now() + delayMs;
     const until = inProcessUntil(spec, delayMs, input.notAfter);
     if (until === undefined) return resumeFrom();
     const startedState: StartState = { ...startState, startSent: startState.startSent, started };
     const handBack = (): WaitOutcome => ({ kind: 'done', result: resumeFrom() });
+    const final = (): WaitOutcome => {
+      nextReadAt = undefined;
+      return handBack();
+    };
     return hold({
       input: waitInput,
       rules,
@@ -794,14 +805,14 @@ export function createActivities(deps: ActivityDeps) {
       log: io.log,
       firstDelayMs: delayMs,
       until,
-      onDelay: () => undefined,
+      onDelay: (ms) => (nextReadAt = now() + ms),
       details: () => ({ ...startedState, wait: state }),
       done: (reached) => ({
         ...started,
         ...(state.unknownReported ? { unknownReported: state.unknownReported } : {}),
         reached,
       }),
-      final: handBack,
+      final,
       handBack,
     });
   };
@@ -860,12 +871,24 @@ export function createActivities(deps: ActivityDeps) {
         counters: prior.counters ?? {},
         polls: prior.polls ?? (info.attempt > 1 ? info.attempt - 1 : (input.resume?.polls ?? 0)),
       };
-      const stop = keepAlive(() => state);
+      // A wait handed back between two reads keeps its delay: the first attempt reads when due.
+      const dueInMs =
+        info.attempt === 1 && input.resume?.nextReadAt !== undefined ? input.resume.nextReadAt - now() : 0;
       let first: ReadOutcome;
-      try {
-        first = await readOnce(input, rules, state, io);
-      } finally {
-        stop();
+      if (dueInMs > 0) {
+        first = {
+          kind: 'again',
+          delayMs: dueInMs,
+          why: 'the next read is not due yet',
+          status: state.lastLogged,
+        };
+      } else {
+        const stop = keepAlive(() => state);
+        try {
+          first = await readOnce(input, rules, state, io);
+        } finally {
+          stop();
+        }
       }
       if (first.kind === 'reached') return first.result;
       const until = inProcessUntil(input, first.delayMs);

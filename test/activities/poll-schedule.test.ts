@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { pollDelayMs } from '../../src/activities';
+import { ADAPTIVE, readsWithin } from '../../bench/adaptive';
 import { normalizePollInterval, normalizeRunInput } from '../../src/input';
 import { InputValidationError } from '../../src/validation';
 
@@ -42,6 +43,19 @@ describe('poll schedule: fixed and adaptive delays between reads', () => {
     assert.equal(cfg.pollIntervalMs, 1000);
     assert.deepEqual(cfg.pollSchedule, { initialMs: 1000, maxMs: 30_000, coefficient: 2 });
     assert.equal(normalizeRunInput({ regionId: 'cn-hangzhou', apsJobId: 'aps-1' }).pollSchedule, undefined);
+  });
+
+  it('counts the reads of a wait that never ends: the first one interval after the start', () => {
+    // Fixed intervals: one read per interval.
+    assert.equal(readsWithin(3_600_000, 30_000), 120);
+    assert.equal(readsWithin(3_600_000, 5000), 720);
+    // Adaptive: read n comes at initial + the sum of the delays after reads 1 … n − 1.
+    const reads = readsWithin(3_600_000, ADAPTIVE.initialMs, ADAPTIVE);
+    let at = ADAPTIVE.initialMs;
+    for (let n = 1; n < reads; n++) at += pollDelayMs(0, ADAPTIVE, n);
+    assert.ok(at <= 3_600_000, `read ${reads} at ${at} ms is within the hour`);
+    assert.ok(at + pollDelayMs(0, ADAPTIVE, reads) > 3_600_000, 'the next read is past the hour');
+    assert.ok(reads < 120 / 2, `adaptive ${reads} reads, under half of the fixed 30s`);
   });
 
   const bad: [string, unknown, string][] = [

@@ -1,8 +1,9 @@
 /**
  * Recording of real histories for the replay tests: `RECORD_HISTORIES=1 npm test` rewrites
  * test/fixtures/histories/current/ from the integration runs. The folders named after a release
- * (`0.1.0/`) hold what that release recorded; they are never re-recorded, so every change of
- * command order must keep replaying them (behind `patched()`).
+ * (`0.1.0/`) or after the change that followed them (`before-in-process-wait/`: the code just
+ * before waits were held in process) hold what that code recorded; they are never re-recorded, so
+ * every change of command order must keep replaying them (behind `patched()`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -17,6 +17,11 @@ describe('replay: recorded histories replay without determinism errors', functio
     assert.equal(released.length, 21, `histories of 0.1.0: ${released.join(', ')}`);
   });
 
+  it('has the histories recorded just before waits were held in process', () => {
+    const frozen = files.filter((f) => f.startsWith(`before-in-process-wait${sep}`));
+    assert.equal(frozen.length, 26, `histories before in-process waits: ${frozen.join(', ')}`);
+  });
+
   it('replays every recorded history', async () => {
     const histories = files.map((f) => ({
       workflowId: f.replace(/\.json$/, ''),
