@@ -145,7 +145,16 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--target <state>', 'state to reach').choices(['running', 'completed']).default('running'),
     )
-    .option('--poll-interval <duration>', 'how often to read the job status', '30s')
+    .option(
+      '--poll-interval <duration>',
+      'how often to read the job status (adaptive: the first delay)',
+      '30s',
+    )
+    .option(
+      '--poll-max <duration>',
+      'make the interval adaptive: it grows from --poll-interval by --poll-coefficient per read up to this',
+    )
+    .option('--poll-coefficient <n>', 'growth per read of an adaptive interval (with --poll-max)', '1.25')
     .option('--timeout <duration>', 'deadline from the start', '24h')
     .addOption(
       new Option('--on-cancel <action>', 'on cancellation').choices(['suspend', 'leave']).default('leave'),
@@ -161,7 +170,14 @@ export function buildProgram(): Command {
         regionId: regionFrom(o.region as string | undefined),
         apsJobId,
         target: o.target as JobTarget,
-        pollInterval: o.pollInterval as string,
+        pollInterval:
+          o.pollMax !== undefined
+            ? {
+                initial: o.pollInterval as string,
+                max: o.pollMax as string,
+                coefficient: Number(o.pollCoefficient),
+              }
+            : (o.pollInterval as string),
         timeout: o.timeout as string,
         onCancel: o.onCancel as OnStopAction,
         onTimeout: o.onTimeout as OnStopAction,

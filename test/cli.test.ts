@@ -58,6 +58,18 @@ describe('aps-jobs CLI', function () {
     );
     assert.equal(duration.code, 2);
     assert.match(duration.stderr, /pollInterval/);
+    const adaptive = await runCli(
+      ['start', 'aps-x1', '--region', 'cn-hangzhou', '--poll-interval', '10s', '--poll-max', '5s'],
+      env,
+    );
+    assert.equal(adaptive.code, 2);
+    assert.match(adaptive.stderr, /pollInterval\.max/);
+    const coefficient = await runCli(
+      ['start', 'aps-x1', '--region', 'cn-hangzhou', '--poll-max', '2m', '--poll-coefficient', 'fast'],
+      env,
+    );
+    assert.equal(coefficient.code, 2);
+    assert.match(coefficient.stderr, /pollInterval\.coefficient/);
     const choice = await runCli(['start', 'aps-x1', '--region', 'cn-hangzhou', '--target', 'done'], env);
     assert.equal(choice.code, 2);
     assert.match(choice.stderr, /--target/);
