@@ -248,7 +248,7 @@ describe('aps-jobs CLI', function () {
     }
   });
 
-  it('status shows the live attempt count while the wait polls', async () => {
+  it('status shows the live read count while the wait polls (from the heartbeat of a wait held in process)', async () => {
     const apsJobId = `aps-cli-${randomUUID().slice(0, 8)}`;
     stack.emulator.addJob({ apsJobId, regionId: 'cn-hangzhou', kind: 'streaming', startingPolls: 1_000 });
     const start = await runCli(['start', apsJobId, '--poll-interval', '1s'], env);
@@ -271,14 +271,16 @@ describe('aps-jobs CLI', function () {
         throw new Error(`${e.message}; last output: ${last}`);
       });
       assert.ok(view, 'a view once the condition held');
-      assert.equal(view.activity?.type, 'waitForApsJob');
-      assert.ok((view.activity?.attempt ?? 0) >= (view.status?.attempts ?? Infinity));
+      // The start waits in the same activity; its heartbeat counts the reads.
+      assert.equal(view.activity?.type, 'startApsJob');
+      const reads = stack.emulator.calls({ action: 'DescribeApsJobDetail', apsJobId });
+      assert.ok(reads >= (view.status?.attempts ?? Infinity), `reads ${reads}`);
 
       const text = await runCli(['status', apsJobId], env);
       assert.equal(text.code, 0, text.stderr);
       const line = text.stdout.split('\n').find((l) => l.startsWith('attempts '));
       assert.ok(line, `no attempts line in:\n${text.stdout}`);
-      const m = /^attempts\s+(\d+) \(waitForApsJob\)$/.exec(line);
+      const m = /^attempts\s+(\d+) \(startApsJob\)$/.exec(line);
       assert.ok(m, line);
       assert.ok(Number(m[1]) >= (view.status?.attempts ?? Infinity), line);
     } finally {
