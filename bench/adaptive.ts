@@ -108,9 +108,9 @@ async function main(): Promise<void> {
   const startSeq = log.find((r) => r.action === 'StartApsJob' && r.applied)!.seq;
   const reads = log
     .filter((r) => r.action === 'DescribeApsJobDetail' && r.seq > startSeq)
-    .map((r) => Date.parse(r.time) - startAt!)
+    .map((r) => Date.parse(r.time) - startAt)
     .filter((t) => t <= spanMs);
-  const calls = log.filter((r) => Date.parse(r.time) - startAt! <= spanMs).length;
+  const calls = log.filter((r) => Date.parse(r.time) - startAt <= spanMs).length;
   await handle.terminate('adaptive benchmark over');
   worker.shutdown();
   await running;
