@@ -9,6 +9,7 @@
 import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { statusQuery, type JobTarget, type RunApsJobInput } from '../../../src/api';
+import { liveWaitOf } from '../../../src/client';
 import type { JobScript } from '../../../src/emulator';
 import { suite } from '../support/hooks';
 import { emulatorSeed, PLAN, scenarioRandom } from '../support/plan';
@@ -68,9 +69,13 @@ describe('reliability: a long DescribeApsJobDetail outage while jobs are waited 
     const settleDeadline = Date.now() + SETTLE_DEADLINE_MS;
     let phases: string[] = [];
     for (;;) {
+      // A start that waits in the same activity is waiting once its heartbeat says it started.
       phases = await mapLimit(runs, 8, (run) =>
-        run.handle.query(statusQuery).then(
-          (s) => s.phase,
+        Promise.all([run.handle.query(statusQuery), run.handle.describe()]).then(
+          ([s, d]) => {
+            const pending = d.raw.pendingActivities?.[0];
+            return s.phase === 'starting' && pending && liveWaitOf(pending)?.waiting ? 'waiting' : s.phase;
+          },
           () => 'unanswered',
         ),
       );
