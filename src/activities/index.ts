@@ -257,12 +257,19 @@ export function createActivities(deps: ActivityDeps) {
   const random = deps.random ?? Math.random;
   const { aps, observers } = deps;
 
-  const rulesFor = (input: { retryRules?: RetryRuleInput[]; waitOutageMs?: number }): RetryRule[] =>
-    resolveRules({
-      workflowRules: input.retryRules ? validateRetryRules(input.retryRules, 'retryRules') : undefined,
-      workerRules: deps.workerRules,
-      ...(input.waitOutageMs !== undefined ? { defaults: waitDefaultRules(input.waitOutageMs) } : {}),
-    });
+  /** The rules in force for an input; bad workflow rules fail the attempt as invalid input. */
+  const rulesFor = (input: { retryRules?: RetryRuleInput[]; waitOutageMs?: number }): RetryRule[] => {
+    try {
+      return resolveRules({
+        workflowRules: input.retryRules ? validateRetryRules(input.retryRules, 'retryRules') : undefined,
+        workerRules: deps.workerRules,
+        ...(input.waitOutageMs !== undefined ? { defaults: waitDefaultRules(input.waitOutageMs) } : {}),
+      });
+    } catch (err) {
+      if (err instanceof InputValidationError) throw invalidInputFailure(err);
+      throw err;
+    }
+  };
 
   const validateRef = (ref: JobRef): void => {
     try {
@@ -278,13 +285,7 @@ export function createActivities(deps: ActivityDeps) {
     input: JobRef & { retryRules?: RetryRuleInput[]; waitOutageMs?: number },
   ) => {
     validateRef(input);
-    let rules: RetryRule[];
-    try {
-      rules = rulesFor(input);
-    } catch (err) {
-      if (err instanceof InputValidationError) throw invalidInputFailure(err);
-      throw err;
-    }
+    const rules = rulesFor(input);
     const prior = (activityInfo().heartbeatDetails ?? {}) as T;
     return { rules, prior, counters: prior.counters ?? {} };
   };
@@ -748,13 +749,7 @@ export function createActivities(deps: ActivityDeps) {
       startedAt: started.at,
       ...(started.statusBefore !== undefined ? { statusBefore: started.statusBefore } : {}),
     };
-    let rules: RetryRule[];
-    try {
-      rules = rulesFor(waitInput);
-    } catch (err) {
-      if (err instanceof InputValidationError) throw invalidInputFailure(err);
-      throw err;
-    }
+    const rules = rulesFor(waitInput);
     const state: WaitState = {
       ...startState.wait,
       counters: startState.wait?.counters ?? {},
