@@ -221,20 +221,21 @@ export function normalizePollInterval(value: unknown): {
       describeValue(obj.max ?? '2m'),
     );
   }
-  const coefficient = obj.coefficient ?? 1.25;
-  if (
-    typeof coefficient !== 'number' ||
-    !Number.isFinite(coefficient) ||
-    coefficient < 1 ||
-    coefficient > 10
-  ) {
-    throw new InputValidationError(
-      'pollInterval.coefficient',
-      'a number from 1 to 10, e.g. 1.25',
-      describeValue(coefficient),
-    );
-  }
+  const coefficient = validateCoefficient(
+    obj.coefficient ?? 1.25,
+    'pollInterval.coefficient',
+    10,
+    'a number from 1 to 10, e.g. 1.25',
+  );
   return { pollIntervalMs: initialMs, pollSchedule: { initialMs, maxMs, coefficient } };
+}
+
+/** A growth factor: a finite number from 1 to `max`; `expected` is the error's wording. */
+function validateCoefficient(value: unknown, field: string, max: number, expected: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1 || value > max) {
+    throw new InputValidationError(field, expected, describeValue(value));
+  }
+  return value;
 }
 
 /** Checks that `value` is a plain object with only `known` keys; returns it. */
@@ -274,19 +275,12 @@ function normalizeBackoff(
     `${prefix}.initialInterval`,
     { maxMs: 24 * 3_600_000 },
   );
-  const coefficient = obj.backoffCoefficient ?? defaults.backoffCoefficient;
-  if (
-    typeof coefficient !== 'number' ||
-    !Number.isFinite(coefficient) ||
-    coefficient < 1 ||
-    coefficient > 100
-  ) {
-    throw new InputValidationError(
-      `${prefix}.backoffCoefficient`,
-      'a number from 1 to 100',
-      describeValue(coefficient),
-    );
-  }
+  const coefficient = validateCoefficient(
+    obj.backoffCoefficient ?? defaults.backoffCoefficient,
+    `${prefix}.backoffCoefficient`,
+    100,
+    'a number from 1 to 100',
+  );
   const maximumIntervalMs = parseDuration(
     obj.maximumInterval ?? defaults.maximumInterval,
     `${prefix}.maximumInterval`,
