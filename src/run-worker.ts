@@ -5,7 +5,8 @@
  */
 import { existsSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { inspect } from 'node:util';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { AsyncCompletionClient } from '@temporalio/client';
 import { createActivities, InProcessWaiter, type ActivityObservers } from './activities';
@@ -135,21 +136,27 @@ export function apsClientOptions(
   };
 }
 
+/**
+ * One log entry as one line: JSON, or text (`time [LEVEL] message {meta}`) with the metadata kept
+ * on the same line however long it is, so that a grep for a message and a field finds the entry.
+ */
+export function formatLogLine(entry: LogEntry, format: 'text' | 'json'): string {
+  const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  if (format === 'json') {
+    return `${JSON.stringify({ time, level: entry.level, message: entry.message, ...entry.meta })}\n`;
+  }
+  const meta =
+    entry.meta && Object.keys(entry.meta).length > 0
+      ? ` ${inspect(entry.meta, { breakLength: Infinity, compact: true, depth: 4 })}`
+      : '';
+  return `${time} [${entry.level}] ${entry.message}${meta}\n`;
+}
+
 /** Installs the Runtime: logger (text or JSON lines) and, when configured, the Prometheus exporter. */
 export function installRuntime(obs: ObservabilityConfig): void {
-  const logger =
-    obs.logFormat === 'json'
-      ? new DefaultLogger(obs.logLevel, (entry) => {
-          process.stderr.write(
-            `${JSON.stringify({
-              time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(),
-              level: entry.level,
-              message: entry.message,
-              ...entry.meta,
-            })}\n`,
-          );
-        })
-      : new DefaultLogger(obs.logLevel);
+  const logger = new DefaultLogger(obs.logLevel, (entry) => {
+    process.stderr.write(formatLogLine(entry, obs.logFormat));
+  });
   Runtime.install({
     logger,
     telemetryOptions: obs.metricsAddress

@@ -13,7 +13,7 @@ import {
   workerTuningFrom,
   WORKER_NODE_OPTIONS,
 } from '../src/config';
-import { workerRulesFrom } from '../src/run-worker';
+import { formatLogLine, workerRulesFrom } from '../src/run-worker';
 
 describe('config (environment → typed settings)', () => {
   it('applies defaults', () => {
@@ -236,5 +236,40 @@ describe('config (environment → typed settings)', () => {
     assert.throws(() => regionFrom(undefined, {}), /--region is required/);
     assert.throws(() => regionFrom(undefined, { ADB_REGION_ID: 'Hangzhou' }), /ADB_REGION_ID/);
     assert.throws(() => regionFrom('Hangzhou', {}), /--region/);
+  });
+
+  it('writes each log entry on one line, in text as in JSON, however long its metadata', () => {
+    const meta = {
+      sdkComponent: 'activity',
+      workflowId: `run-${'x'.repeat(120)}`,
+      activityType: 'startApsJob',
+      code: 'ServiceUnavailable',
+      httpStatus: 503,
+      nested: { reason: 'the rule retries', attempt: 3 },
+    };
+    const entry = {
+      level: 'WARN' as const,
+      message: 'DescribeApsJobDetail failed',
+      meta,
+      timestampNanos: 1_700_000_000_000_000_000n,
+    };
+    const text = formatLogLine(entry, 'text');
+    assert.equal(text.split('\n').length, 2, text);
+    assert.match(
+      text,
+      /^2023-11-14T22:13:20\.000Z \[WARN\] DescribeApsJobDetail failed \{.*code: 'ServiceUnavailable'.*reason: 'the rule retries'/,
+    );
+    const json = formatLogLine(entry, 'json');
+    assert.equal(json.split('\n').length, 2, json);
+    assert.deepEqual(JSON.parse(json), {
+      time: '2023-11-14T22:13:20.000Z',
+      level: 'WARN',
+      message: 'DescribeApsJobDetail failed',
+      ...meta,
+    });
+    assert.equal(
+      formatLogLine({ ...entry, meta: undefined }, 'text'),
+      '2023-11-14T22:13:20.000Z [WARN] DescribeApsJobDetail failed\n',
+    );
   });
 });

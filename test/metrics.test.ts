@@ -276,13 +276,34 @@ describe('worker metrics (Prometheus) and JSON logs', function () {
     });
     assert.equal((await handle.result()).status, 'Running');
 
+    // A wait the worker's waiter holds after the activity function returned: its failed reads are
+    // logged and counted like those of an activity in progress.
+    const heldJobId = `aps-metrics-held-${randomUUID().slice(0, 8)}`;
+    emulator.addJob({ apsJobId: heldJobId, regionId: 'cn-hangzhou', kind: 'streaming', startingMs: 8000 });
+    const held = await testEnv().client.workflow.start(runApsJob, {
+      taskQueue,
+      workflowId: `metrics-held-${randomUUID()}`,
+      args: [{ regionId: 'cn-hangzhou', apsJobId: heldJobId, pollInterval: '1s' }],
+    });
+    await eventually(() => emulator.effectiveStarts(heldJobId) === 1, 30_000, 'the held job started');
+    emulator.injectFault({
+      kind: 'error',
+      code: 'ServiceUnavailable',
+      httpStatus: 503,
+      action: 'DescribeApsJobDetail',
+      apsJobId: heldJobId,
+      times: 2,
+    });
+    assert.equal((await held.result()).status, 'Running');
+    assert.equal(emulator.counters().byCode.ServiceUnavailable, 2, 'the held wait met the outage');
+
     const line = (re: RegExp) => (text: string) => text.split('\n').find((l) => re.test(l));
     const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     // Metrics are exported on an interval: wait for the counters of this run to appear.
     const text: string = await eventually(
       async () => {
         const t = await scrape();
-        return /aps_job_start_to_target/.test(t) ? t : '';
+        return /aps_job_start_to_target/.test(t) && /code="ServiceUnavailable"/.test(t) ? t : '';
       },
       30_000,
       'custom metrics on /metrics',
@@ -301,6 +322,14 @@ describe('worker metrics (Prometheus) and JSON logs', function () {
       'describe calls',
     );
     assert.ok(line(/^aps_api_throttles(_total)?\{.*code="Throttling\.User"/)(text), 'throttle counter');
+    assert.ok(
+      line(/^aps_api_calls(_total)?\{.*action="DescribeApsJobDetail".*code="ServiceUnavailable"/)(text),
+      'failed reads of a held wait',
+    );
+    assert.ok(
+      line(/^aps_retry_decisions(_total)?\{.*code="ServiceUnavailable"/)(text),
+      'retry decisions of a held wait',
+    );
     assert.ok(
       line(
         /^aps_retry_decisions(_total)?\{.*retry="yes".*rule="throttling"|^aps_retry_decisions(_total)?\{.*rule="throttling".*retry="yes"/,
@@ -326,6 +355,10 @@ describe('worker metrics (Prometheus) and JSON logs', function () {
       assert.ok(entry.level && entry.message && entry.time, l);
     }
     assert.ok(logLines.some((l) => l.includes('"StartApsJob failed"') && l.includes('"Throttling.User"')));
+    assert.ok(
+      logLines.some((l) => l.includes('"DescribeApsJobDetail failed"') && l.includes('"ServiceUnavailable"')),
+      'the held wait logged its failed reads',
+    );
     // The settings in effect: the cache from the environment, the slots fitted to it, the heap limit.
     const started = logLines
       .map((l) => JSON.parse(l) as Record<string, unknown>)
