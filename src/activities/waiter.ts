@@ -71,6 +71,8 @@ interface Held {
   heartbeating: boolean;
   lastHeartbeatAt: number;
   ended: boolean;
+  /** When the next read is due: reads keep to a grid from the first, however long each took. */
+  dueAt?: number;
 }
 
 /** Counts of the waiter, for metrics and the benchmark. */
@@ -155,19 +157,26 @@ export class InProcessWaiter {
     void p.finally(() => this.pending.delete(p));
   }
 
-  private schedule(key: string, h: Held, delayMs: number): void {
+  /**
+   * Schedules the next read `delayMs` after `from` (the time the previous read was due, so that
+   * the time a read takes and the time it queued do not add up over a wait), or at once when that
+   * time has passed already.
+   */
+  private schedule(key: string, h: Held, delayMs: number, from = this.now()): void {
     if (h.ended || this.closing) return;
-    const at = this.now() + delayMs;
+    const t = this.now();
+    const at = Math.max(t, from + delayMs);
+    h.dueAt = at;
     if (at >= h.entry.handBackAt) {
       // The next read would come after the window: hand the attempt back now, with what is left
       // of the delay as its retry delay.
       h.timer = setTimeout(
         () => this.track(this.end(key, h, h.entry.handBack('window'), 'handedBack')),
-        Math.max(0, Math.min(delayMs, h.entry.handBackAt - this.now())),
+        Math.max(0, Math.min(at, h.entry.handBackAt) - t),
       );
       return;
     }
-    h.timer = setTimeout(() => this.enqueue(key, h), delayMs);
+    h.timer = setTimeout(() => this.enqueue(key, h), at - t);
   }
 
   private enqueue(key: string, h: Held): void {
@@ -208,7 +217,7 @@ export class InProcessWaiter {
       return;
     }
     if (outcome.kind === 'again') {
-      this.schedule(key, h, outcome.delayMs);
+      this.schedule(key, h, outcome.delayMs, h.dueAt);
       return;
     }
     await this.end(key, h, outcome, outcome.kind === 'done' ? 'done' : 'failed');

@@ -188,4 +188,25 @@ describe('in-process waiter (fake completion client)', () => {
     assert.equal(peak, 2);
     await waiter.close();
   });
+
+  it('keeps reads on a grid: the time a read takes does not push the next ones back', async () => {
+    const fake = new FakeCompletion();
+    const waiter = new InProcessWaiter({ completion: fake });
+    // Each read takes 150 ms and asks for the next 200 ms later. Timed from the end of each read
+    // they would begin every 350 ms; on a grid from the first, every 200 ms.
+    const began: number[] = [];
+    const e = entry('grid', []);
+    waiter.add({
+      ...e,
+      step: async (): Promise<WaitOutcome> => {
+        began.push(Date.now());
+        await sleep(150);
+        return began.length < 7 ? { kind: 'again', delayMs: 200 } : { kind: 'done', result: {} };
+      },
+    });
+    await until(() => waiter.stats().ended.done === 1, 'done', 10_000);
+    const mean = (began.at(-1)! - began[0]!) / (began.length - 1);
+    assert.ok(mean < 275, `reads began every ${mean.toFixed(0)} ms on average (grid 200, drifting 350)`);
+    await waiter.close();
+  });
 });
