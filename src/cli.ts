@@ -17,6 +17,8 @@ import {
   cancelSupervisor,
   connectClient,
   describeJobRun,
+  hasWorkflowPoller,
+  noWorkerMessage,
   pauseSupervisor,
   resumeSupervisor,
   setSupervisorCheckInterval,
@@ -188,8 +190,13 @@ export function buildProgram(): Command {
       // Bad input is exit 2 before any connection, whether or not Temporal is reachable.
       normalizeRunInput(input);
       await withClient(g, async (client) => {
-        const started = await startJobRun(client, input, { taskQueue: g.taskQueue ?? taskQueueFrom() });
+        const taskQueue = g.taskQueue ?? taskQueueFrom();
+        const started = await startJobRun(client, input, { taskQueue });
         const info = { workflowId: started.workflowId, runId: started.handle.firstExecutionRunId };
+        // A run on a queue that no worker polls waits silently: say so at once.
+        if ((await hasWorkflowPoller(client, taskQueue).catch(() => undefined)) === false) {
+          process.stderr.write(`${noWorkerMessage(taskQueue)}\n`);
+        }
         if (!o.wait) {
           print(g, info, `workflow ${info.workflowId} (run ${info.runId})`);
           return;
@@ -220,10 +227,16 @@ export function buildProgram(): Command {
       const regionId = regionFrom(o.region);
       await withClient(g, async (client) => {
         const view = await describeJobRun(client, regionId, apsJobId);
+        if (view.workerPolling === false && view.taskQueue) {
+          process.stderr.write(`${noWorkerMessage(view.taskQueue)}\n`);
+        }
         const s = view.status;
+        const recorded = view.searchPhase
+          ? `${view.searchPhase} (as last recorded; no worker answered)`
+          : '-';
         const lines = [
           `workflow   ${view.workflowId} (${view.executionStatus})`,
-          `phase      ${s?.phase ?? '-'}`,
+          `phase      ${s?.phase ?? recorded}`,
           `job status ${view.activity?.lastJobStatus ?? s?.lastStatus ?? '-'}`,
           `attempts   ${s?.attempts || view.activity?.attempt || '-'}${view.activity ? ` (${view.activity.type})` : ''}`,
           `last error ${view.activity?.lastFailureType ?? s?.lastErrorCode ?? view.failureType ?? '-'}`,

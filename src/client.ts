@@ -336,6 +336,14 @@ export interface JobRunView {
   };
   /** The failure type when the run failed. */
   failureType?: string;
+  /** No worker answered the `status` query in time (the view comes from the server alone). */
+  queryUnanswered?: boolean;
+  /** The phase the run last recorded in its `ApsPhase` search attribute. */
+  searchPhase?: string;
+  /** The task queue of an open run. */
+  taskQueue?: string;
+  /** Whether a worker polls that task queue (open runs; undefined when it could not be told). */
+  workerPolling?: boolean;
   /** Start time. */
   startTime: Date;
   /** Close time. */
@@ -386,9 +394,11 @@ export async function describeJobRun(
   client: Client,
   regionId: string,
   apsJobId: string,
+  opts: { queryWaitMs?: number } = {},
 ): Promise<JobRunView> {
   const handle = jobRunHandle(client, regionId, apsJobId);
   const desc = await handle.describe();
+  const queryWaitMs = opts.queryWaitMs ?? STATUS_QUERY_WAIT_MS;
   const view: JobRunView = {
     workflowId: desc.workflowId,
     runId: desc.runId,
@@ -397,9 +407,18 @@ export async function describeJobRun(
     closeTime: desc.closeTime,
   };
   try {
-    view.status = await handle.query(statusQuery);
+    // With no worker to answer, a query waits out the server's own timeout: give up sooner and
+    // describe the run from what the server knows.
+    view.status = await client.withDeadline(Date.now() + queryWaitMs, () => handle.query(statusQuery));
   } catch {
     // A closed run whose worker is gone cannot answer queries; the execution status still tells.
+    view.queryUnanswered = true;
+    const phase = desc.typedSearchAttributes.get(ApsPhaseKey);
+    if (phase) view.searchPhase = phase;
+  }
+  if (view.executionStatus === 'RUNNING') {
+    view.taskQueue = desc.taskQueue;
+    view.workerPolling = await hasWorkflowPoller(client, desc.taskQueue).catch(() => undefined);
   }
   const pending = desc.raw.pendingActivities?.[0];
   // The workflow hears of an activity's attempts only when the activity returns, so while one is
@@ -445,6 +464,31 @@ export async function describeJobRun(
     }
   }
   return view;
+}
+
+/** How long `describeJobRun` waits for a worker to answer the status query, ms. */
+export const STATUS_QUERY_WAIT_MS = 5_000;
+
+// Enum values of temporal.api.enums.v1 (TaskQueueKind.NORMAL, TaskQueueType.WORKFLOW).
+const TASK_QUEUE_KIND_NORMAL = 1;
+const TASK_QUEUE_TYPE_WORKFLOW = 1;
+
+/**
+ * Whether any worker polls `taskQueue` for workflow tasks, as the server saw in the last few
+ * minutes (it keeps pollers listed for a while after their last poll).
+ */
+export async function hasWorkflowPoller(client: Client, taskQueue: string): Promise<boolean> {
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: client.options.namespace,
+    taskQueue: { name: taskQueue, kind: TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  return (res.pollers?.length ?? 0) > 0;
+}
+
+/** The one line the CLI prints when no worker polls a run's task queue. */
+export function noWorkerMessage(taskQueue: string): string {
+  return `no worker polls task queue ${taskQueue}; the run waits until one does; start one with \`aps-jobs worker\``;
 }
 
 /**

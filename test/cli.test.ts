@@ -141,6 +141,7 @@ describe('aps-jobs CLI', function () {
     const [a, b] = await Promise.all([runCli(args, env), runCli(args, env)]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
+    assert.ok(!a.stderr.includes('no worker polls'), a.stderr);
     const ra = JSON.parse(a.stdout) as { workflowId: string; runId: string };
     const rb = JSON.parse(b.stdout) as { workflowId: string; runId: string };
     assert.equal(ra.workflowId, `aps-job:cn-hangzhou:${apsJobId}`);
@@ -157,6 +158,27 @@ describe('aps-jobs CLI', function () {
     assert.equal(stack.emulator.job(apsJobId)?.status, 'Suspended');
     assert.equal(stack.emulator.effectiveStarts(apsJobId), 1);
   });
+  it('with no worker on the task queue, start and status say so in one line; status answers from the server', async () => {
+    const apsJobId = `aps-cli-${randomUUID().slice(0, 8)}`;
+    const lonely = `no-worker-${randomUUID().slice(0, 8)}`;
+    const e = { ...env, TEMPORAL_TASK_QUEUE: lonely };
+    const start = await runCli(['start', apsJobId], e);
+    assert.equal(start.code, 0, start.stderr);
+    const line = `no worker polls task queue ${lonely}; the run waits until one does; start one with \`aps-jobs worker\``;
+    assert.equal(start.stderr.trim(), line);
+    try {
+      const status = await runCli(['status', apsJobId], e);
+      assert.equal(status.code, 0, status.stderr);
+      assert.equal(status.stderr.trim(), line);
+      assert.match(status.stdout, /^phase +starting \(as last recorded; no worker answered\)$/m);
+      assert.match(status.stdout, /^workflow +aps-job:cn-hangzhou:aps-cli-\S+ \(RUNNING\)$/m);
+    } finally {
+      await testEnv()
+        .client.workflow.getHandle(jobWorkflowId('cn-hangzhou', apsJobId))
+        .terminate('test over');
+    }
+  });
+
   it('--retry-rules @file that cannot be read exits 2 with one line naming the option and the path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aps-cli-'));
     const form = 'give a JSON array, or @ and the path of a readable JSON file';
