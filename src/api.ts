@@ -171,6 +171,18 @@ export const statusQuery = defineQuery<RunApsJobStatus>('status');
 /** Changes what a run does with the job when it is cancelled (`aps-jobs cancel --suspend`). */
 export const setOnCancelSignal = defineSignal<[OnStopAction]>('setOnCancel');
 
+/** Argument of {@link awaitRunUpdate}. */
+export interface AwaitRunInput {
+  /** `started`: answer once the job is started (or already running), or the run ended; `target`: once the run ended. */
+  until: 'started' | 'target';
+}
+
+/**
+ * Update (read-only): answers with the run's status once the job is started or the run has ended,
+ * as `until` says. With Update-with-Start it makes "start or join, then wait" one call.
+ */
+export const awaitRunUpdate = defineUpdate<RunApsJobStatus, [AwaitRunInput]>('awaitRun');
+
 /** Failure types a run can end with (besides API error codes such as `InvalidInput`). */
 export const FailureTypes = {
   /** Bad workflow input; details name the field. */

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { jobWorkflowId } from './api';
 import type { JobTarget, OnStopAction, RunApsJobInput, SuperviseApsJobInput, SupervisorStatus } from './api';
 import {
   ConflictingRunError,
@@ -191,18 +192,26 @@ export function buildProgram(): Command {
       normalizeRunInput(input);
       await withClient(g, async (client) => {
         const taskQueue = g.taskQueue ?? taskQueueFrom();
-        const started = await startJobRun(client, input, { taskQueue });
-        const info = { workflowId: started.workflowId, runId: started.handle.firstExecutionRunId };
         // A run on a queue that no worker polls waits silently: say so at once.
         if ((await hasWorkflowPoller(client, taskQueue).catch(() => undefined)) === false) {
           process.stderr.write(`${noWorkerMessage(taskQueue)}\n`);
         }
         if (!o.wait) {
+          const started = await startJobRun(client, input, { taskQueue });
+          const info = { workflowId: started.workflowId, runId: started.handle.firstExecutionRunId };
           print(g, info, `workflow ${info.workflowId} (run ${info.runId})`);
           return;
         }
-        if (!g.json) process.stderr.write(`following ${info.workflowId}\n`);
-        const outcome = await followJobRun(client, input.regionId, apsJobId, { quiet: g.json });
+        // One Update-with-Start starts or joins the run and returns when it has ended; progress
+        // comes from the server's description of the run meanwhile.
+        const running = startJobRun(client, input, { taskQueue, waitFor: 'target' });
+        if (!g.json) process.stderr.write(`following ${jobWorkflowId(input.regionId, apsJobId)}\n`);
+        const outcome = await followJobRun(client, input.regionId, apsJobId, {
+          quiet: g.json,
+          until: running,
+        });
+        const started = await running;
+        const info = { workflowId: started.workflowId, runId: started.handle.firstExecutionRunId };
         if (outcome.ok) {
           const r = outcome.result;
           print(

@@ -8,9 +8,11 @@ import { createHash } from 'node:crypto';
 import {
   Client,
   Connection,
+  WithStartWorkflowOperation,
   WorkflowNotFoundError,
   type WorkflowHandle,
   type WorkflowHandleWithFirstExecutionRunId,
+  type WorkflowUpdateHandle,
 } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { ApplicationFailure, defaultPayloadConverter, type SearchAttributePair } from '@temporalio/common';
@@ -18,6 +20,7 @@ import {
   ApsJobIdKey,
   ApsPhaseKey,
   ApsRegionKey,
+  awaitRunUpdate,
   jobWorkflowId,
   pauseUpdate,
   resumeUpdate,
@@ -26,6 +29,7 @@ import {
   statusQuery,
   supervisorStatusQuery,
   supervisorWorkflowId,
+  type AwaitRunInput,
   type DurationInput,
   type OnStopAction,
   type RunApsJobInput,
@@ -35,7 +39,7 @@ import {
 } from './api';
 import { normalizeRunInput, normalizeSuperviseInput, validateCheckInterval } from './input';
 import { validateRetryRules } from './retry';
-import { InputValidationError, validateApsJobId, validateRegionId } from './validation';
+import { describeValue, InputValidationError, validateApsJobId, validateRegionId } from './validation';
 import { runApsJob } from './workflows/run-aps-job';
 import { superviseApsJob } from './workflows/supervise-aps-job';
 
@@ -176,6 +180,12 @@ export interface StartJobRunOptions {
   taskQueue: string;
   /** Set the ApsJobId/ApsRegion/ApsPhase search attributes (default: when the server has them). */
   searchAttributes?: boolean;
+  /**
+   * Start or join with one Update-with-Start and return once the job is started (`started`) or
+   * the run has ended (`target`: reached, failed or cancelled), with the run's status then.
+   * Without it, return as soon as the run is started or joined.
+   */
+  waitFor?: AwaitRunInput['until'];
 }
 
 /** A started (or joined) run. */
@@ -184,6 +194,8 @@ export interface StartedJobRun {
   handle: WorkflowHandleWithFirstExecutionRunId<typeof runApsJob>;
   /** The workflow ID (`aps-job:<region>:<jobId>`). */
   workflowId: string;
+  /** With `waitFor`: the run's status when the job was started or the run ended. */
+  status?: RunApsJobStatus;
   /** Whether the search attributes were set. */
   searchAttributes: boolean;
 }
@@ -210,7 +222,11 @@ export async function startJobRun(
   opts: StartJobRunOptions,
 ): Promise<StartedJobRun> {
   const cfg = normalizeRunInput(input);
+  if (opts.waitFor !== undefined && opts.waitFor !== 'started' && opts.waitFor !== 'target') {
+    throw new InputValidationError('waitFor', '"started" or "target"', describeValue(opts.waitFor));
+  }
   const workflowId = jobWorkflowId(cfg.regionId, cfg.apsJobId);
+  let update: WorkflowUpdateHandle<RunApsJobStatus> | undefined;
   const started = await startOrchestrator(client, opts, {
     ref: cfg,
     workflowId,
@@ -221,17 +237,35 @@ export async function startJobRun(
       kind: 'supervisor',
       stop: stopSupervisorCommand(cfg.regionId, cfg.apsJobId),
     },
-    start: (memo, typedSearchAttributes) =>
-      client.workflow.start(runApsJob, {
+    start: async (memo, typedSearchAttributes) => {
+      const options = {
         taskQueue: opts.taskQueue,
         workflowId,
-        args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING',
+        args: [input] as [RunApsJobInput],
+        workflowIdConflictPolicy: 'USE_EXISTING' as const,
         memo,
         typedSearchAttributes,
-      }),
+      };
+      if (!opts.waitFor) return client.workflow.start(runApsJob, options);
+      const operation = new WithStartWorkflowOperation(runApsJob, options);
+      // Accepted means a worker holds the update: the wait itself goes on below, once the input
+      // of a joined run has been checked.
+      update = await client.workflow.startUpdateWithStart(awaitRunUpdate, {
+        args: [{ until: opts.waitFor }],
+        waitForStage: 'ACCEPTED',
+        startWorkflowOperation: operation,
+      });
+      // The operation's handle names the run it started; one it joined is read from the server.
+      const handle = await operation.workflowHandle();
+      const named = (handle as Partial<WorkflowHandleWithFirstExecutionRunId>).firstExecutionRunId;
+      const runId = named ?? (await handle.describe()).runId;
+      return Object.assign(
+        client.workflow.getHandle<typeof runApsJob>(workflowId, undefined, { firstExecutionRunId: runId }),
+        { firstExecutionRunId: runId },
+      );
+    },
   });
-  return { ...started, workflowId };
+  return { ...started, workflowId, ...(update ? { status: await update.result() } : {}) };
 }
 
 /**
@@ -394,7 +428,12 @@ export async function describeJobRun(
   client: Client,
   regionId: string,
   apsJobId: string,
-  opts: { queryWaitMs?: number } = {},
+  opts: {
+    /** How long to wait for a worker to answer the status query, ms (default 5 s). */
+    queryWaitMs?: number;
+    /** false: the server's view only (no query, no task-queue check), which replays nothing. */
+    query?: boolean;
+  } = {},
 ): Promise<JobRunView> {
   const handle = jobRunHandle(client, regionId, apsJobId);
   const desc = await handle.describe();
@@ -406,17 +445,24 @@ export async function describeJobRun(
     startTime: desc.startTime,
     closeTime: desc.closeTime,
   };
-  try {
-    // With no worker to answer, a query waits out the server's own timeout: give up sooner and
-    // describe the run from what the server knows.
-    view.status = await client.withDeadline(Date.now() + queryWaitMs, () => handle.query(statusQuery));
-  } catch {
-    // A closed run whose worker is gone cannot answer queries; the execution status still tells.
-    view.queryUnanswered = true;
+  const recordedPhase = (): void => {
     const phase = desc.typedSearchAttributes.get(ApsPhaseKey);
     if (phase) view.searchPhase = phase;
+  };
+  if (opts.query === false) {
+    recordedPhase();
+  } else {
+    try {
+      // With no worker to answer, a query waits out the server's own timeout: give up sooner and
+      // describe the run from what the server knows.
+      view.status = await client.withDeadline(Date.now() + queryWaitMs, () => handle.query(statusQuery));
+    } catch {
+      // A closed run whose worker is gone cannot answer queries; the execution status still tells.
+      view.queryUnanswered = true;
+      recordedPhase();
+    }
   }
-  if (view.executionStatus === 'RUNNING') {
+  if (opts.query !== false && view.executionStatus === 'RUNNING') {
     view.taskQueue = desc.taskQueue;
     view.workerPolling = await hasWorkflowPoller(client, desc.taskQueue).catch(() => undefined);
   }
@@ -432,6 +478,7 @@ export async function describeJobRun(
       ...(live?.waiting && view.status.phase === 'starting' ? { phase: 'waiting' as const } : {}),
     };
   }
+  if (live?.waiting && view.searchPhase === 'starting') view.searchPhase = 'waiting';
   if (pending) {
     const failure = pending.lastFailure;
     let lastJobStatus: string | undefined;

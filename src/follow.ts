@@ -31,7 +31,10 @@ export interface ProgressLine {
 export function progressOf(view: JobRunView, nowMs: number): ProgressLine {
   const a = view.activity;
   return {
-    phase: view.status?.phase ?? view.executionStatus.toLowerCase(),
+    phase:
+      view.status?.phase ??
+      (view.executionStatus === 'RUNNING' ? view.searchPhase : undefined) ??
+      view.executionStatus.toLowerCase(),
     jobStatus: a?.lastJobStatus ?? view.status?.lastStatus,
     attempt: a?.attempt,
     lastError: a?.lastFailureType ?? view.status?.lastErrorCode,
@@ -68,14 +71,16 @@ export function explainFailure(err: unknown): { reason: string; failureType?: st
 }
 
 /**
- * Follows a job's run until it closes, writing progress to `out` (redrawn on a TTY, a line per
- * change otherwise, nothing when `quiet`).
+ * Follows a job's run until it closes (or, with `until`, until that settles: the Update-with-Start
+ * of `start --wait`), writing progress to `out` (redrawn on a TTY, a line per change otherwise,
+ * nothing when `quiet`). Progress comes from the server's description of the run every
+ * `intervalMs` (default 2 s): no query, so an evicted run is never replayed for it.
  */
 export async function followJobRun(
   client: Client,
   regionId: string,
   apsJobId: string,
-  opts: { out?: NodeJS.WriteStream; quiet?: boolean; intervalMs?: number } = {},
+  opts: { out?: NodeJS.WriteStream; quiet?: boolean; intervalMs?: number; until?: Promise<unknown> } = {},
 ): Promise<FollowOutcome> {
   const out = opts.out ?? process.stderr;
   const tty = out.isTTY === true;
@@ -83,14 +88,15 @@ export async function followJobRun(
   const handle = jobRunHandle(client, regionId, apsJobId);
   let last = '';
   let done = false;
-  const resultPromise = handle.result().finally(() => {
+  const ended = (opts.until ?? handle.result()).finally(() => {
     done = true;
   });
-  resultPromise.catch(() => undefined);
+  ended.catch(() => undefined);
   try {
     while (!done) {
+      let seen = false;
       try {
-        const view = await describeJobRun(client, regionId, apsJobId);
+        const view = await describeJobRun(client, regionId, apsJobId, { query: false });
         const line = formatProgress(progressOf(view, Date.now()));
         if (!opts.quiet) {
           if (render) render(line);
@@ -98,15 +104,22 @@ export async function followJobRun(
             out.write(`${line}\n`);
         }
         last = line;
+        seen = true;
       } catch {
-        // A describe may fail while the server is busy; the next tick tries again.
+        // A describe may fail while the server is busy (or before the run exists): the next tick tries again.
       }
-      await Promise.race([resultPromise.catch(() => undefined), sleep(opts.intervalMs ?? 500)]);
+      await Promise.race([ended.catch(() => undefined), sleep(seen ? (opts.intervalMs ?? 2000) : 250)]);
     }
     render?.done();
-    return { ok: true, result: await resultPromise };
+    // Errors of `until` itself (a conflicting run, bad input) are the caller's to report.
+    if (opts.until) await opts.until;
   } catch (err) {
     render?.done();
+    throw err;
+  }
+  try {
+    return { ok: true, result: await handle.result() };
+  } catch (err) {
     return { ok: false, ...explainFailure(err) };
   }
 }

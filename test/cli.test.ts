@@ -100,6 +100,14 @@ describe('aps-jobs CLI', function () {
     assert.match(run.stdout, new RegExp(`^${apsJobId}: Running \\(started, \\d+ polls\\)`));
     assert.match(run.stderr, /phase=(starting|waiting)/);
     assert.equal(stack.emulator.effectiveStarts(apsJobId), 1);
+    // The run was started and waited on by one Update-with-Start: its update is in the history.
+    const history = await testEnv()
+      .client.workflow.getHandle(jobWorkflowId('cn-hangzhou', apsJobId))
+      .fetchHistory();
+    const updates = (history.events ?? []).flatMap(
+      (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name ?? [],
+    );
+    assert.deepEqual(updates, ['awaitRun']);
 
     const status = await runCli(['status', apsJobId, '--json'], env);
     assert.equal(status.code, 0, status.stderr);

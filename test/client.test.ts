@@ -18,6 +18,7 @@ import {
   startSupervisor,
 } from '../src/client';
 import { runApsJob } from '../src/workflows/run-aps-job';
+import { InputValidationError } from '../src/validation';
 import { testEnv } from './support/env';
 import { eventually, startStack, type Stack } from './support/stack';
 
@@ -128,6 +129,80 @@ describe('client helpers (real dev server, real worker, emulator)', function () 
       Array.from({ length: 5 }, () => startJobRun(client, spelled, { taskQueue: stack.taskQueue })),
     );
     for (const j of joined) assert.equal(j.handle.firstExecutionRunId, first.handle.firstExecutionRunId);
+    assert.equal(await executions(client, first.workflowId), 1);
+    await cancelJobRun(client, region, apsJobId);
+  });
+
+  it('startJobRun with waitFor is one Update-with-Start: every caller gets the final status, one run, one start', async () => {
+    const apsJobId = newJobId();
+    stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming', startingPolls: 2 });
+    const input = runInput(apsJobId, { target: 'running' });
+    const calls = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        startJobRun(client, input, { taskQueue: stack.taskQueue, waitFor: 'target' }),
+      ),
+    );
+    for (const c of calls) {
+      assert.equal(c.handle.firstExecutionRunId, calls[0]!.handle.firstExecutionRunId);
+      assert.equal(c.status?.phase, 'done');
+      assert.equal(c.status?.lastStatus, 'Running');
+    }
+    assert.equal(await executions(client, calls[0]!.workflowId), 1);
+    assert.equal(stack.emulator.effectiveStarts(apsJobId), 1);
+    assert.equal(stack.emulator.calls({ action: 'StartApsJob', apsJobId }), 1);
+    assert.equal((await calls[0]!.handle.describe()).status.name, 'COMPLETED');
+
+    // A run that fails answers too, with its phase; the result says why.
+    const failing = newJobId();
+    stack.emulator.addJob({
+      apsJobId: failing,
+      regionId: region,
+      kind: 'failing',
+      failAfterPolls: 0,
+      errMessage: 'bad sink',
+    });
+    const failed = await startJobRun(client, runInput(failing), {
+      taskQueue: stack.taskQueue,
+      waitFor: 'target',
+    });
+    assert.equal(failed.status?.phase, 'failed');
+    const err = await rejection(failed.handle.result(), 'the failed run');
+    assert.equal((err as { cause?: { type?: string } }).cause?.type, 'ApsJobFailed');
+
+    // "started" answers once the run knows the job is started.
+    const other = newJobId();
+    stack.emulator.addJob({ apsJobId: other, regionId: region, kind: 'streaming', startingPolls: 1 });
+    const started = await startJobRun(client, runInput(other, { target: 'running' }), {
+      taskQueue: stack.taskQueue,
+      waitFor: 'started',
+    });
+    assert.ok(started.status?.startedAt, JSON.stringify(started.status));
+    assert.equal(started.status?.started, true);
+  });
+
+  it('startJobRun with waitFor refuses a bad waitFor before any call, and a different input on an open run', async () => {
+    const apsJobId = endlessBatch();
+    const bad = await rejection(
+      startJobRun(client, runInput(apsJobId), {
+        taskQueue: stack.taskQueue,
+        waitFor: 'soon' as unknown as 'target',
+      }),
+      'waitFor "soon"',
+    );
+    assert.ok(bad instanceof InputValidationError, String(bad));
+    assert.equal(bad.message, 'Invalid waitFor: expected "started" or "target", got "soon"');
+    assert.equal(await executions(client, jobWorkflowId(region, apsJobId)), 0);
+
+    const first = await startJobRun(client, runInput(apsJobId), { taskQueue: stack.taskQueue });
+    const err = await rejection(
+      startJobRun(client, runInput(apsJobId, { pollInterval: '2s' }), {
+        taskQueue: stack.taskQueue,
+        waitFor: 'target',
+      }),
+      'a waited start with a different pollInterval',
+    );
+    assert.ok(err instanceof ConflictingRunError, String(err));
+    assert.equal(err.runId, first.handle.firstExecutionRunId);
     assert.equal(await executions(client, first.workflowId), 1);
     await cancelJobRun(client, region, apsJobId);
   });

@@ -3,9 +3,11 @@
  */
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
+  condition,
   isCancellation,
   setHandler,
   sleep,
@@ -18,6 +20,8 @@ import type { Activities, StartApsJobResult } from '../activities';
 import {
   ApsJobIdKey,
   ApsPhaseKey,
+  awaitRunUpdate,
+  type AwaitRunInput,
   FailureTypes,
   setOnCancelSignal,
   statusQuery,
@@ -55,6 +59,18 @@ import {
  * type says why: the API code, `ApsJobFailed`, `ApsJobStopped`, `ApsJobTimeout` or `InvalidWorkflowInput`.
  */
 export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult> {
+  const ended = { value: false };
+  try {
+    return await runToTarget(input, ended);
+  } finally {
+    ended.value = true;
+    // Callers waiting in awaitRun get the final status before the run closes (no command: runs of
+    // earlier releases replay as they were).
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+  }
+}
+
+async function runToTarget(input: RunApsJobInput, ended: { value: boolean }): Promise<RunApsJobResult> {
   const info = workflowInfo();
   const workflowStartedAt = info.runStartTime.getTime();
   // Search attributes are set by the client only where the server has them registered; upserting
@@ -74,6 +90,23 @@ export async function runApsJob(input: RunApsJobInput): Promise<RunApsJobResult>
   const restarts = status.restarts;
   const failures: JobFailureRecord[] = [];
   setHandler(statusQuery, () => status);
+  setHandler(
+    awaitRunUpdate,
+    async ({ until }) => {
+      // The run hears of the start when the start activity returns: with a wait folded into it,
+      // that is at the target or when its in-process window hands the wait back.
+      await condition(() => ended.value || (until === 'started' && status.startedAt !== undefined));
+      return status;
+    },
+    {
+      validator: (arg) => {
+        const until = (arg as Partial<AwaitRunInput> | undefined)?.until;
+        if (until !== 'started' && until !== 'target') {
+          throw new Error(`awaitRun: until must be "started" or "target", not ${JSON.stringify(until)}`);
+        }
+      },
+    },
+  );
   let onCancelOverride: OnStopAction | undefined;
   setHandler(setOnCancelSignal, (action) => {
     if (action === 'suspend' || action === 'leave') onCancelOverride = action;
