@@ -3,6 +3,7 @@
  * Every setting is listed in {@link SETTINGS} (the README's configuration table mirrors it).
  */
 import { InputValidationError, parseDuration, validateEnum, validateRegionId } from './validation';
+import { RATE_LIMITED_CALLS_PER_ATTEMPT } from './activities/call-budget';
 
 /** One environment variable the project reads. */
 export interface SettingDoc {
@@ -138,6 +139,16 @@ export const SETTINGS: readonly SettingDoc[] = [
     description: 'Activities run at once (one APS call each; a waiting job holds no slot between polls)',
   },
   {
+    name: 'APS_API_RATE_LIMIT',
+    default: '',
+    description: `APS API calls per second across all workers of the task queue, enforced by the Temporal server as the task queue's activity rate (this ÷ ${RATE_LIMITED_CALLS_PER_ATTEMPT}, the most calls one attempt makes); turns off waits held in process. Give every worker the same value. See [An API rate limit](#an-api-rate-limit)`,
+  },
+  {
+    name: 'APS_API_RATE_LIMIT_PER_WORKER',
+    default: '',
+    description: `APS API calls per second of this worker alone (its activity rate: this ÷ ${RATE_LIMITED_CALLS_PER_ATTEMPT}); also turns off waits held in process`,
+  },
+  {
     name: 'APS_WORKER_HEAP_DEFAULTS',
     default: 'on',
     description: `'on': a worker started without a heap flag restarts itself once with ${WORKER_NODE_OPTIONS}; 'off': it keeps Node's own heap sizes. See [Sizing the worker](#sizing-the-worker)`,
@@ -194,6 +205,14 @@ export interface ObservabilityConfig {
   logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
 
+/** API rate limits of the worker, in APS API calls per second (unset: none). */
+export interface ApiRateLimits {
+  /** Across all workers of the task queue (APS_API_RATE_LIMIT). */
+  perSecond?: number;
+  /** Of this worker alone (APS_API_RATE_LIMIT_PER_WORKER). */
+  perWorkerPerSecond?: number;
+}
+
 /** What the worker needs. */
 export interface WorkerConfig {
   /** Task queue. */
@@ -210,6 +229,8 @@ export interface WorkerConfig {
   workflowBundlePath?: string;
   /** Cache and slot sizes. */
   tuning: WorkerTuning;
+  /** API rate limits (empty when none is set). */
+  rateLimits: ApiRateLimits;
 }
 
 function get(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -366,6 +387,37 @@ export function workerConfigFrom(
     observability: observabilityConfigFrom(env),
     workflowBundlePath: get(env, 'APS_WORKFLOW_BUNDLE'),
     tuning: workerTuningFrom(env),
+    rateLimits: rateLimitsFrom(env),
+  };
+}
+
+/** Most API calls per second a limit may say: far above any adb quota, below float trouble. */
+const MAX_RATE_LIMIT = 1_000_000;
+
+function rateFrom(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = get(env, name);
+  if (raw === undefined) return undefined;
+  const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+  if (!(value > 0 && value <= MAX_RATE_LIMIT)) {
+    throw new ConfigError(
+      `${name}: expected a positive number of API calls per second (e.g. 400, or 2.5), at most ${MAX_RATE_LIMIT}, got ${JSON.stringify(raw)}; unset it for no limit`,
+    );
+  }
+  return value;
+}
+
+/** Reads APS_API_RATE_LIMIT and APS_API_RATE_LIMIT_PER_WORKER (calls per second, positive). */
+export function rateLimitsFrom(env: NodeJS.ProcessEnv = process.env): ApiRateLimits {
+  const perSecond = rateFrom(env, 'APS_API_RATE_LIMIT');
+  const perWorkerPerSecond = rateFrom(env, 'APS_API_RATE_LIMIT_PER_WORKER');
+  if (perSecond !== undefined && perWorkerPerSecond !== undefined && perWorkerPerSecond > perSecond) {
+    throw new ConfigError(
+      `APS_API_RATE_LIMIT_PER_WORKER (${perWorkerPerSecond}) exceeds APS_API_RATE_LIMIT (${perSecond}): one worker cannot make more calls than all of them together; lower the first or raise the second`,
+    );
+  }
+  return {
+    ...(perSecond !== undefined ? { perSecond } : {}),
+    ...(perWorkerPerSecond !== undefined ? { perWorkerPerSecond } : {}),
   };
 }
 

@@ -9,12 +9,19 @@ import { inspect } from 'node:util';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { AsyncCompletionClient } from '@temporalio/client';
-import { createActivities, InProcessWaiter, type ActivityObservers } from './activities';
+import {
+  createActivities,
+  InProcessWaiter,
+  RATE_LIMITED_CALLS_PER_ATTEMPT,
+  RATE_LIMITED_ERR_MESSAGE_PAGES,
+  type ActivityObservers,
+} from './activities';
 import { checkCredentials, createApsApi, type ApsClientOptions } from './aps/client';
 import type { ApsApi } from './aps/types';
 import {
   ConfigError,
   heapFlagsFrom,
+  type ApiRateLimits,
   resolveWorkerTuning,
   workerConfigFrom,
   type ObservabilityConfig,
@@ -46,8 +53,54 @@ export interface ApsWorkerOptions {
   identity?: string;
   /** Cache and slot sizes; each unset one takes its `DEFAULT_WORKER_TUNING` value. */
   tuning?: Partial<WorkerTuning>;
-  /** Hold waits in process between reads (default true); false makes every read one attempt. */
+  /**
+   * Hold waits in process between reads (default true, false under a rate limit); false makes every
+   * read one attempt.
+   */
   inProcessWaits?: boolean;
+  /** API rate limits, enforced through the activity rates ({@link rateLimitPlan}). */
+  rateLimits?: ApiRateLimits;
+}
+
+/** How a worker enforces its API rate limits (see {@link rateLimitPlan}). */
+export interface RateLimitPlan {
+  /** Activity attempts per second across the task queue (`maxTaskQueueActivitiesPerSecond`). */
+  maxTaskQueueActivitiesPerSecond?: number;
+  /** Activity attempts per second of this worker (`maxActivitiesPerSecond`). */
+  maxActivitiesPerSecond?: number;
+  /** Whether waits are held in process. */
+  inProcessWaits: boolean;
+  /** The ErrMessage lookup's page cap, when a limit lowers it. */
+  errMessagePages?: number;
+  /** API calls one attempt makes at most (the factor k), when a limit is set. */
+  callsPerAttempt?: number;
+}
+
+/**
+ * Turns API rate limits (calls per second) into activity rates (attempts per second): each limit
+ * divided by the most calls one attempt makes, {@link RATE_LIMITED_CALLS_PER_ATTEMPT}. That bound
+ * holds only when every read is an attempt of its own, so a limit turns waits held in process off
+ * (the waiter reads on its own timers, with no task for the server to throttle) and caps the
+ * ErrMessage lookup. Conservative by that factor: most attempts make one or two calls.
+ */
+export function rateLimitPlan(limits: ApiRateLimits = {}, inProcessWaits?: boolean): RateLimitPlan {
+  const { perSecond, perWorkerPerSecond } = limits;
+  if (perSecond === undefined && perWorkerPerSecond === undefined) {
+    return { inProcessWaits: inProcessWaits ?? true };
+  }
+  if (inProcessWaits === true) {
+    throw new ConfigError(
+      'an API rate limit cannot be enforced while waits are held in process (their reads are not activity tasks): drop inProcessWaits or the limit',
+    );
+  }
+  const k = RATE_LIMITED_CALLS_PER_ATTEMPT;
+  return {
+    ...(perSecond !== undefined ? { maxTaskQueueActivitiesPerSecond: perSecond / k } : {}),
+    ...(perWorkerPerSecond !== undefined ? { maxActivitiesPerSecond: perWorkerPerSecond / k } : {}),
+    inProcessWaits: false,
+    errMessagePages: RATE_LIMITED_ERR_MESSAGE_PAGES,
+    callsPerAttempt: k,
+  };
 }
 
 /**
@@ -71,14 +124,14 @@ export function createInProcessWaiter(
  */
 export async function createApsWorker(opts: ApsWorkerOptions): Promise<Worker> {
   const tuning = resolveWorkerTuning(opts.tuning);
-  const waiter =
-    opts.inProcessWaits === false
-      ? undefined
-      : createInProcessWaiter(
-          opts.connection,
-          opts.namespace ?? 'default',
-          tuning.maxConcurrentActivityTaskExecutions,
-        );
+  const plan = rateLimitPlan(opts.rateLimits, opts.inProcessWaits);
+  const waiter = !plan.inProcessWaits
+    ? undefined
+    : createInProcessWaiter(
+        opts.connection,
+        opts.namespace ?? 'default',
+        tuning.maxConcurrentActivityTaskExecutions,
+      );
   const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
@@ -92,8 +145,20 @@ export async function createApsWorker(opts: ApsWorkerOptions): Promise<Worker> {
       workerRules: opts.workerRules,
       observers: opts.observers,
       ...(waiter ? { waiter } : {}),
+      ...(plan.errMessagePages !== undefined ? { errMessagePages: plan.errMessagePages } : {}),
     }),
     ...tuning,
+    // Sent with every activity poll: the server's task-queue limit is the last value it received,
+    // so every worker of the queue must send the same one.
+    ...(plan.maxTaskQueueActivitiesPerSecond !== undefined
+      ? { maxTaskQueueActivitiesPerSecond: plan.maxTaskQueueActivitiesPerSecond }
+      : {}),
+    ...(plan.maxActivitiesPerSecond !== undefined
+      ? { maxActivitiesPerSecond: plan.maxActivitiesPerSecond }
+      : {}),
+    // An activity executed eagerly (handed back with a workflow task's completion) is never
+    // dispatched by the task queue, so it would escape its rate limit.
+    ...(plan.callsPerAttempt !== undefined ? { maxEagerActivityReservationsPerWorkflowTask: 0 } : {}),
   });
   if (waiter) {
     const run = worker.run.bind(worker);
@@ -202,13 +267,25 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
         : undefined,
       workflowBundlePath: bundle,
       tuning: config.tuning,
+      rateLimits: config.rateLimits,
     });
+    const plan = rateLimitPlan(config.rateLimits);
     Runtime.instance().logger.info('worker started', {
       taskQueue: config.taskQueue,
       namespace: connect.namespace ?? 'default',
       endpoint: clientOptions.endpoint ?? `per-region (${clientOptions.endpointType})`,
       metrics: config.observability.metricsAddress ?? 'off',
       ...config.tuning,
+      inProcessWaits: plan.inProcessWaits,
+      apiRateLimit: config.rateLimits.perSecond ?? 'off',
+      apiRateLimitPerWorker: config.rateLimits.perWorkerPerSecond ?? 'off',
+      ...(plan.callsPerAttempt !== undefined ? { apiCallsPerAttempt: plan.callsPerAttempt } : {}),
+      ...(plan.maxTaskQueueActivitiesPerSecond !== undefined
+        ? { maxTaskQueueActivitiesPerSecond: round3(plan.maxTaskQueueActivitiesPerSecond) }
+        : {}),
+      ...(plan.maxActivitiesPerSecond !== undefined
+        ? { maxActivitiesPerSecond: round3(plan.maxActivitiesPerSecond) }
+        : {}),
       heapLimitMiB: heapLimitMiB(),
     });
     // The Runtime turns SIGINT/SIGTERM into a graceful shutdown: in-flight activities finish or
@@ -217,6 +294,10 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   } finally {
     await connection.close();
   }
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
 }
 
 /** The V8 heap limit of this process in MiB (old space and young generation). */

@@ -7,13 +7,15 @@ import {
   DEFAULT_WORKER_TUNING,
   alibabaConfigFrom,
   parseEndpoint,
+  rateLimitsFrom,
   regionFrom,
   resolveWorkerTuning,
   workerConfigFrom,
   workerTuningFrom,
   WORKER_NODE_OPTIONS,
 } from '../src/config';
-import { formatLogLine, workerRulesFrom } from '../src/run-worker';
+import { formatLogLine, rateLimitPlan, workerRulesFrom } from '../src/run-worker';
+import { RATE_LIMITED_CALLS_PER_ATTEMPT, RATE_LIMITED_ERR_MESSAGE_PAGES } from '../src/activities';
 
 describe('config (environment → typed settings)', () => {
   it('applies defaults', () => {
@@ -94,6 +96,67 @@ describe('config (environment → typed settings)', () => {
         JSON.stringify(env),
       );
     }
+  });
+
+  it('reads the API rate limits: none by default, whole or decimal calls per second', () => {
+    assert.deepEqual(workerConfigFrom({}).rateLimits, {});
+    assert.deepEqual(rateLimitsFrom({ APS_API_RATE_LIMIT: '400' }), { perSecond: 400 });
+    assert.deepEqual(rateLimitsFrom({ APS_API_RATE_LIMIT: ' 20 ', APS_API_RATE_LIMIT_PER_WORKER: '7.5' }), {
+      perSecond: 20,
+      perWorkerPerSecond: 7.5,
+    });
+    assert.deepEqual(rateLimitsFrom({ APS_API_RATE_LIMIT_PER_WORKER: '50' }), { perWorkerPerSecond: 50 });
+    assert.deepEqual(rateLimitsFrom({ APS_API_RATE_LIMIT: '' }), {});
+  });
+
+  it('refuses rate limits that are not positive numbers, or a worker limit above the total', () => {
+    const cases: [NodeJS.ProcessEnv, RegExp][] = [
+      [
+        { APS_API_RATE_LIMIT: '0' },
+        /^APS_API_RATE_LIMIT: expected a positive number of API calls per second .*got "0"; unset it for no limit/,
+      ],
+      [{ APS_API_RATE_LIMIT: '-5' }, /^APS_API_RATE_LIMIT: expected a positive number/],
+      [{ APS_API_RATE_LIMIT: '20/s' }, /^APS_API_RATE_LIMIT: expected a positive number.*got "20\/s"/],
+      [{ APS_API_RATE_LIMIT: '1e3' }, /^APS_API_RATE_LIMIT: expected a positive number/],
+      [{ APS_API_RATE_LIMIT: '2000000' }, /^APS_API_RATE_LIMIT: .*at most 1000000/],
+      [
+        { APS_API_RATE_LIMIT_PER_WORKER: 'fast' },
+        /^APS_API_RATE_LIMIT_PER_WORKER: expected a positive number/,
+      ],
+      [
+        { APS_API_RATE_LIMIT: '100', APS_API_RATE_LIMIT_PER_WORKER: '150' },
+        /^APS_API_RATE_LIMIT_PER_WORKER \(150\) exceeds APS_API_RATE_LIMIT \(100\).*lower the first or raise the second/,
+      ],
+    ];
+    for (const [env, re] of cases) {
+      assert.throws(
+        () => workerConfigFrom(env),
+        (e: Error) => e instanceof ConfigError && re.test(e.message),
+        JSON.stringify(env),
+      );
+    }
+  });
+
+  it('turns API rate limits into activity rates (÷ k) and turns waits held in process off', () => {
+    const k = RATE_LIMITED_CALLS_PER_ATTEMPT;
+    assert.deepEqual(rateLimitPlan({}), { inProcessWaits: true });
+    assert.deepEqual(rateLimitPlan({}, false), { inProcessWaits: false });
+    assert.deepEqual(rateLimitPlan({ perSecond: 450, perWorkerPerSecond: 150 }), {
+      maxTaskQueueActivitiesPerSecond: 450 / k,
+      maxActivitiesPerSecond: 150 / k,
+      inProcessWaits: false,
+      errMessagePages: RATE_LIMITED_ERR_MESSAGE_PAGES,
+      callsPerAttempt: k,
+    });
+    const perWorker = rateLimitPlan({ perWorkerPerSecond: 30 });
+    assert.equal(perWorker.maxTaskQueueActivitiesPerSecond, undefined);
+    assert.equal(perWorker.maxActivitiesPerSecond, 30 / k);
+    assert.equal(perWorker.inProcessWaits, false);
+    assert.throws(
+      () => rateLimitPlan({ perSecond: 20 }, true),
+      (e: Error) =>
+        e instanceof ConfigError && /cannot be enforced while waits are held in process/.test(e.message),
+    );
   });
 
   it('parses endpoint overrides: the scheme chooses the protocol', () => {

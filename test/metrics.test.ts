@@ -367,6 +367,11 @@ describe('worker metrics (Prometheus) and JSON logs', function () {
     assert.equal(started.maxCachedWorkflows, 50);
     assert.equal(started.maxConcurrentWorkflowTaskExecutions, 40);
     assert.equal(started.maxConcurrentActivityTaskExecutions, 100);
+    // No API rate limit: waits are held in process, and no activity rate is sent.
+    assert.equal(started.inProcessWaits, true);
+    assert.equal(started.apiRateLimit, 'off');
+    assert.equal(started.apiRateLimitPerWorker, 'off');
+    assert.equal(started.maxTaskQueueActivitiesPerSecond, undefined);
     assert.ok(
       typeof started.heapLimitMiB === 'number' && started.heapLimitMiB >= 200 && started.heapLimitMiB < 300,
       `heapLimitMiB ${String(started.heapLimitMiB)}`,

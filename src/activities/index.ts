@@ -14,6 +14,7 @@ import type { JobFailedDetails } from '../failures';
 import { apiFailure, invalidInputFailure, notReadyFailure, toApsError } from './failures';
 import { pollDelayMs, type PollSchedule } from './poll-schedule';
 import type { InProcessWaiter, WaitOutcome } from './waiter';
+import { ERR_MESSAGE_MAX_PAGES } from './call-budget';
 
 export {
   InProcessWaiter,
@@ -24,6 +25,12 @@ export {
   type WaiterStats,
 } from './waiter';
 export { pollDelayMs, type PollSchedule } from './poll-schedule';
+export {
+  ERR_MESSAGE_MAX_PAGES,
+  RATE_LIMITED_CALLS_PER_ATTEMPT,
+  RATE_LIMITED_ERR_MESSAGE_PAGES,
+  maxApiCallsPerAttempt,
+} from './call-budget';
 
 /** Longest delay between reads that a wait holds in process; longer ones go back to the server. */
 export const IN_PROCESS_MAX_DELAY_MS = 60_000;
@@ -58,6 +65,12 @@ export interface ActivityDeps {
    * one attempt.
    */
   waiter?: InProcessWaiter;
+  /**
+   * DescribeApsJobs pages read at most to find a failed job's ErrMessage (default
+   * {@link ERR_MESSAGE_MAX_PAGES}); with the waits, it bounds the API calls of one attempt
+   * ({@link maxApiCallsPerAttempt}).
+   */
+  errMessagePages?: number;
 }
 
 /** Input of {@link Activities.startApsJob}. */
@@ -248,14 +261,12 @@ function sameStatus(a: string, b: string): boolean {
   return a.trim().toLowerCase() === b.trim().toLowerCase();
 }
 
-/** How many DescribeApsJobs pages are read to find a failed job's ErrMessage. */
-const ERR_MESSAGE_MAX_PAGES = 5;
-
 /** Creates the activities. */
 export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const { aps, observers } = deps;
+  const errMessagePages = deps.errMessagePages ?? ERR_MESSAGE_MAX_PAGES;
 
   /** The rules in force for an input; bad workflow rules fail the attempt as invalid input. */
   const rulesFor = (input: { retryRules?: RetryRuleInput[]; waitOutageMs?: number }): RetryRule[] => {
@@ -359,7 +370,7 @@ export function createActivities(deps: ActivityDeps) {
   /** Best-effort lookup of a job's ErrMessage (DescribeApsJobs has it; the detail call does not). */
   const findErrMessage = async (ref: JobRef, logger: Logger = log): Promise<string | undefined> => {
     try {
-      for (let page = 1; page <= ERR_MESSAGE_MAX_PAGES; page++) {
+      for (let page = 1; page <= errMessagePages; page++) {
         const res = await aps.listJobs({ regionId: ref.regionId, pageNumber: page, pageSize: 100 });
         const hit = res.jobs.find((j) => j.apsJobId === ref.apsJobId);
         if (hit) return hit.errMessage;
