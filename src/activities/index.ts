@@ -410,10 +410,7 @@ export function createActivities(deps: ActivityDeps) {
     const timeoutMs = deps.actionLogsTimeoutMs ?? ACTION_LOGS_TIMEOUT_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new ActionLogsTimeout(`no answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      timer = setTimeout(() => reject(new ActionLogsTimeout(`no answer within ${timeoutMs} ms`)), timeoutMs);
     });
     const read = readRecentErrors(aps, {
       ...ref,

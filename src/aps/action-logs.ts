@@ -30,10 +30,11 @@ export function formatApiTime(ms: number): string {
 
 /**
  * The window to read: from `since` (the run's start, else the job's creation) less
- * {@link WINDOW_LEAD_MS}, but no more than 30 days back, to `now` (seconds: the API's precision).
+ * {@link WINDOW_LEAD_MS}, but no more than 30 days back, to `now` rounded up to the second (the
+ * API's precision: a line of the current second is still in).
  */
 export function actionLogWindow(now: number, since?: number): { startTime: number; endTime: number } {
-  const endTime = Math.floor(now / 1000) * 1000;
+  const endTime = Math.ceil(now / 1000) * 1000;
   const earliest = endTime - MAX_ACTION_LOG_WINDOW_MS;
   const from = since !== undefined && Number.isFinite(since) ? since - WINDOW_LEAD_MS : earliest;
   const startTime = Math.min(endTime, Math.max(earliest, Math.floor(from / 1000) * 1000));

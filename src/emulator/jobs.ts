@@ -259,10 +259,12 @@ export class JobStore {
   logLines(job: StoredJob, filter: LogFilter): LoggedLine[] {
     this.advance(job, false);
     const keyword = filter.keyword?.toLowerCase();
+    // Times are compared at the API's precision, whole seconds (as `Time` shows them).
+    const second = (ms: number): number => Math.floor(ms / 1000) * 1000;
     const out = job.logs.filter(
       (l) =>
-        l.time >= filter.from &&
-        l.time <= filter.to &&
+        second(l.time) >= filter.from &&
+        second(l.time) <= filter.to &&
         (filter.states === undefined || filter.states.includes(l.state)) &&
         (filter.stage === undefined || l.stage === filter.stage) &&
         (keyword === undefined || l.context.toLowerCase().includes(keyword)),

@@ -199,9 +199,7 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
   };
 
   /** Starts the job and waits until it runs; a pause request interrupts it. */
-  const startAndWait = async (
-    onStarted: () => void,
-  ): Promise<'running' | typeof INTERRUPTED | JobDown> => {
+  const startAndWait = async (onStarted: () => void): Promise<'running' | typeof INTERRUPTED | JobDown> => {
     const until = Date.now() + cfg.startTimeoutMs;
     const left = (): number => until - Date.now();
     try {
