@@ -29,7 +29,7 @@ import {
   type ConnectOverrides,
 } from './client';
 import { ConfigError, taskQueueFrom, regionFrom } from './config';
-import { followJobRun } from './follow';
+import { followJobRun, formatFailureReasons, jobFailedDetailsOf } from './follow';
 import { normalizeSuperviseInput, validateCheckInterval } from './input';
 import { normalizeRunInput } from './input';
 import { InputValidationError } from './validation';
@@ -221,6 +221,12 @@ export function buildProgram(): Command {
           );
         } else {
           if (g.json) print(g, { ...info, ...outcome }, '');
+          else {
+            // A failed job's own reasons (its newest ERROR lines, the console link) on stdout; the
+            // error stays one line on stderr.
+            const reasons = formatFailureReasons(jobFailedDetailsOf(outcome));
+            if (reasons.length > 0) print(g, undefined, reasons.join('\n'));
+          }
           throw new CliError(`${apsJobId}: ${outcome.reason}`, 1);
         }
       });
@@ -249,6 +255,7 @@ export function buildProgram(): Command {
           `job status ${view.activity?.lastJobStatus ?? s?.lastStatus ?? '-'}`,
           `attempts   ${s?.attempts || view.activity?.attempt || '-'}${view.activity ? ` (${view.activity.type})` : ''}`,
           `last error ${view.activity?.lastFailureType ?? s?.lastErrorCode ?? view.failureType ?? '-'}`,
+          ...formatFailureReasons(view.jobFailure),
           `started    ${s?.startedAt ?? '-'}`,
           `reached    ${s?.reachedAt ?? '-'}`,
           `deadline   ${s?.deadline ?? '-'}`,

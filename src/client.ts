@@ -17,6 +17,7 @@ import {
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { ApplicationFailure, defaultPayloadConverter, type SearchAttributePair } from '@temporalio/common';
 import {
+  FailureTypes,
   ApsJobIdKey,
   ApsPhaseKey,
   ApsRegionKey,
@@ -37,6 +38,7 @@ import {
   type SuperviseApsJobInput,
   type SupervisorStatus,
 } from './api';
+import { failureReasonsOf, type JobFailedDetails } from './failures';
 import { normalizeRunInput, normalizeSuperviseInput, validateCheckInterval } from './input';
 import { validateRetryRules } from './retry';
 import { describeValue, InputValidationError, validateApsJobId, validateRegionId } from './validation';
@@ -378,6 +380,8 @@ export interface JobRunView {
   taskQueue?: string;
   /** Whether a worker polls that task queue (open runs; undefined when it could not be told). */
   workerPolling?: boolean;
+  /** When the run failed with `ApsJobFailed`: the job's status, ErrMessage and reasons. */
+  jobFailure?: JobFailedDetails;
   /** Start time. */
   startTime: Date;
   /** Close time. */
@@ -507,7 +511,17 @@ export async function describeJobRun(
       await handle.result();
     } catch (err) {
       const cause = (err as { cause?: unknown }).cause;
-      if (cause instanceof ApplicationFailure) view.failureType = cause.type ?? undefined;
+      if (cause instanceof ApplicationFailure) {
+        view.failureType = cause.type ?? undefined;
+        const d = cause.details?.[0] as Partial<JobFailedDetails> | undefined;
+        if (cause.type === FailureTypes.ApsJobFailed && typeof d?.status === 'string') {
+          view.jobFailure = {
+            status: d.status,
+            ...(typeof d.errMessage === 'string' ? { errMessage: d.errMessage } : {}),
+            ...failureReasonsOf(d),
+          };
+        }
+      }
     }
   }
   return view;

@@ -4,6 +4,7 @@
  */
 import { ActivityFailure, ApplicationFailure, TimeoutFailure } from '@temporalio/common';
 import { FailureTypes } from './api';
+import type { ActionLogLine } from './aps/types';
 import type { InputValidationError } from './validation';
 
 /** Bad input (workflow input, an update argument, an activity called directly): final, names the field. */
@@ -16,12 +17,54 @@ export function invalidInputFailure(err: InputValidationError): ApplicationFailu
   });
 }
 
-/** The raw status and ErrMessage of a job that reported a failed status. */
-export interface JobFailedDetails {
+/**
+ * Why a job failed beyond its ErrMessage: its newest ERROR lines (DescribeApsActionLogs) and the
+ * console page to look further. Best effort: absent fields mean they could not be read.
+ */
+export interface FailureReasons {
+  /** The job's newest ERROR lines of the run, newest first: at most 20 lines, 4 KB of text. */
+  actionLogs?: ActionLogLine[];
+  /** True when lines were left out or a text was cut to stay within those bounds. */
+  actionLogsTruncated?: boolean;
+  /** The AnalyticDB console page of the job's cluster (or the region's clusters). */
+  consoleUrl?: string;
+}
+
+/** The raw status and ErrMessage of a job that reported a failed status, with its reasons. */
+export interface JobFailedDetails extends FailureReasons {
   /** Raw status. */
   status: string;
   /** The job's ErrMessage from DescribeApsJobs, when it could be read. */
   errMessage?: string;
+}
+
+/** The {@link FailureReasons} fields of a details object, checked (anything malformed is left out). */
+export function failureReasonsOf(d: unknown): FailureReasons {
+  if (typeof d !== 'object' || d === null) return {};
+  const r = d as Record<string, unknown>;
+  const lines = Array.isArray(r.actionLogs)
+    ? r.actionLogs.filter(
+        (l): l is ActionLogLine =>
+          typeof l === 'object' &&
+          l !== null &&
+          typeof (l as ActionLogLine).time === 'string' &&
+          typeof (l as ActionLogLine).state === 'string' &&
+          typeof (l as ActionLogLine).context === 'string',
+      )
+    : undefined;
+  return {
+    ...(lines ? { actionLogs: lines } : {}),
+    ...(r.actionLogsTruncated === true ? { actionLogsTruncated: true } : {}),
+    ...(typeof r.consoleUrl === 'string' ? { consoleUrl: r.consoleUrl } : {}),
+  };
+}
+
+/** Splits a failure record from its reasons: the record is what lists and restart windows keep. */
+export function withoutReasons<T extends FailureReasons>(
+  value: T,
+): { record: Omit<T, keyof FailureReasons>; reasons: FailureReasons } {
+  const { actionLogs, actionLogsTruncated, consoleUrl, ...record } = value;
+  return { record, reasons: failureReasonsOf({ actionLogs, actionLogsTruncated, consoleUrl }) };
 }
 
 /** The details of an `ApsJobFailed` failure of an activity, or undefined for anything else. */
@@ -33,6 +76,7 @@ export function jobFailedDetails(err: unknown): JobFailedDetails | undefined {
   return {
     status: typeof d?.status === 'string' ? d.status : 'Failed',
     ...(typeof d?.errMessage === 'string' ? { errMessage: d.errMessage } : {}),
+    ...failureReasonsOf(d),
   };
 }
 

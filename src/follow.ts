@@ -4,7 +4,8 @@
 import logUpdate from 'log-update';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure } from '@temporalio/common';
-import type { RunApsJobResult } from './api';
+import { FailureTypes, type RunApsJobResult } from './api';
+import { failureReasonsOf, type FailureReasons } from './failures';
 import { describeJobRun, jobRunHandle, type JobRunView } from './client';
 import { formatMs } from './validation';
 
@@ -68,6 +69,43 @@ export function explainFailure(err: unknown): { reason: string; failureType?: st
     return { reason: cause?.message ?? err.message };
   }
   return { reason: err instanceof Error ? err.message : String(err) };
+}
+
+/** Lines of a job's reasons the CLI prints (all of them are in `--json`). */
+export const PRINTED_REASON_LINES = 5;
+/** Characters of one printed reason line's text. */
+const PRINTED_REASON_CHARS = 200;
+
+/**
+ * A failed job's reasons as a few aligned lines (`reasons`, newest first, then `console`), the
+ * label padded to `labelWidth`; empty when the details carry none.
+ */
+export function formatFailureReasons(details: unknown, labelWidth = 11): string[] {
+  const r: FailureReasons = failureReasonsOf(details);
+  const pad = (label: string): string => label.padEnd(labelWidth);
+  const out: string[] = [];
+  const lines = r.actionLogs ?? [];
+  const shown = lines.slice(0, PRINTED_REASON_LINES);
+  shown.forEach((l, i) => {
+    // One line each: a log text may hold newlines and stack traces.
+    let text = l.context.replace(/\s+/g, ' ').trim();
+    if (text.length > PRINTED_REASON_CHARS) text = `${text.slice(0, PRINTED_REASON_CHARS - 1)}…`;
+    const where = [l.time, l.state, l.stage].filter((x) => x).join(' ');
+    out.push(`${pad(i === 0 ? 'reasons' : '')}${where}: ${text}`);
+  });
+  if (lines.length > shown.length || r.actionLogsTruncated) {
+    out.push(
+      `${pad('')}(${shown.length} of ${lines.length} lines shown${r.actionLogsTruncated ? '; older lines left out' : ''}; all kept in --json)`,
+    );
+  }
+  if (r.consoleUrl) out.push(`${pad('console')}${r.consoleUrl}`);
+  return out;
+}
+
+/** The details of a run's failure when it is `ApsJobFailed` (the only failure with reasons). */
+export function jobFailedDetailsOf(outcome: { failureType?: string; details?: unknown }): unknown {
+  if (outcome.failureType !== FailureTypes.ApsJobFailed || !Array.isArray(outcome.details)) return undefined;
+  return outcome.details[0];
 }
 
 /**

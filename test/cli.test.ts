@@ -137,6 +137,55 @@ describe('aps-jobs CLI', function () {
     assert.match(run.stderr, new RegExp(`error: ${apsJobId}: ApsJobFailed: .*no such topic`));
   });
 
+  it('start --wait and status print a failed job’s newest ERROR lines and the console link', async () => {
+    const apsJobId = `aps-cli-${randomUUID().slice(0, 8)}`;
+    stack.emulator.addJob({
+      apsJobId,
+      regionId: 'cn-hangzhou',
+      kind: 'failing',
+      failAfterPolls: 0,
+      errMessage: 'no such topic',
+      destinationInstanceId: 'amv-cli1',
+      actionLogs: [
+        ...Array.from({ length: 6 }, (_, i) => ({ context: `older error ${i}` })),
+        { context: 'consumer failed:\n  UNKNOWN_TOPIC_OR_PARTITION' },
+      ],
+    });
+    const url = 'https://adb.console.aliyun.com/adb/cn-hangzhou/mysql/cluster/amv-cli1/basicInfo';
+    const run = await runCli(
+      ['start', apsJobId, '--target', 'completed', '--poll-interval', '1s', '--wait'],
+      env,
+    );
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr.trim().split('\n').at(-1)?.startsWith(`error: ${apsJobId}: ApsJobFailed`), true);
+    const out = run.stdout.trim().split('\n');
+    // Newest first, one line each (the newline in the text is folded), five shown, then the link.
+    assert.match(
+      out[0] ?? '',
+      /^reasons +\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z ERROR IncrementalSync: consumer failed: UNKNOWN_TOPIC_OR_PARTITION$/,
+    );
+    assert.match(out[1] ?? '', /: older error 5$/);
+    assert.match(out[4] ?? '', /: older error 2$/);
+    assert.match(out[5] ?? '', /\(5 of 7 lines shown; all kept in --json\)/);
+    assert.equal(out[6], `console    ${url}`);
+
+    const status = await runCli(['status', apsJobId], env);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^last error ApsJobFailed$/m);
+    assert.match(
+      status.stdout,
+      /^reasons +\S+ ERROR IncrementalSync: consumer failed: UNKNOWN_TOPIC_OR_PARTITION$/m,
+    );
+    assert.match(status.stdout, new RegExp(`^console +${url.replace(/[.]/g, '\\.')}$`, 'm'));
+    const json = await runCli(['status', apsJobId, '--json'], env);
+    const view = JSON.parse(json.stdout) as {
+      jobFailure?: { errMessage?: string; actionLogs?: unknown[]; consoleUrl?: string };
+    };
+    assert.equal(view.jobFailure?.errMessage, 'no such topic');
+    assert.equal(view.jobFailure?.actionLogs?.length, 7);
+    assert.equal(view.jobFailure?.consoleUrl, url);
+  });
+
   it('start joins the running workflow for the same job; cancel --suspend suspends the job', async () => {
     const apsJobId = `aps-cli-${randomUUID().slice(0, 8)}`;
     stack.emulator.addJob({

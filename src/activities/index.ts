@@ -5,12 +5,13 @@
  */
 import { activityInfo, CompleteAsyncError, Context, heartbeat, log } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure, type Logger } from '@temporalio/common';
-import type { ApsApi, ApsError, JobRef, JobStatus, StatusClass } from '../aps/types';
+import { consoleUrl, readRecentErrors } from '../aps/action-logs';
+import type { ApsApi, ApsError, ApsJobSummary, JobRef, JobStatus, StatusClass } from '../aps/types';
 import { resolveRules, validateRetryRules, waitDefaultRules } from '../retry';
 import type { RetryRule, RetryRuleInput, RuleCounters } from '../retry/types';
 import { InputValidationError, validateApsJobId, validateRegionId } from '../validation';
 import { FailureTypes, type JobTarget } from '../api';
-import type { JobFailedDetails } from '../failures';
+import type { FailureReasons, JobFailedDetails } from '../failures';
 import { apiFailure, invalidInputFailure, notReadyFailure, toApsError } from './failures';
 import { pollDelayMs, type PollSchedule } from './poll-schedule';
 import type { InProcessWaiter, WaitOutcome } from './waiter';
@@ -34,6 +35,11 @@ export {
 
 /** Longest delay between reads that a wait holds in process; longer ones go back to the server. */
 export const IN_PROCESS_MAX_DELAY_MS = 60_000;
+/**
+ * Longest wait for a failed job's action logs (every page of them), ms: past it the failure is
+ * reported without them, so a slow DescribeApsActionLogs cannot hold the outcome back.
+ */
+export const ACTION_LOGS_TIMEOUT_MS = 10_000;
 /** Margin kept before an attempt's own timeouts when a wait is held in process, ms. */
 const IN_PROCESS_MARGIN_MS = 10_000;
 
@@ -59,6 +65,8 @@ export interface ActivityDeps {
   now?: () => number;
   /** Jitter source (tests). */
   random?: () => number;
+  /** Bound of the action-log read of a failed job, ms (default {@link ACTION_LOGS_TIMEOUT_MS}). */
+  actionLogsTimeoutMs?: number;
   /**
    * The worker's in-process waiter: with it, a wait whose attempt has a heartbeat timeout is held
    * in process between reads (no slot, no server round trip per read); without it, every read is
@@ -199,12 +207,14 @@ export interface SuspendApsJobInput extends JobRef {
 export interface CheckApsJobInput extends JobRef {
   /** Workflow-level rules. */
   retryRules?: RetryRuleInput[];
+  /** Epoch ms since when the job has been running: where a failed job's action logs are read from. */
+  since?: number;
   /** Unknown statuses the run already reported. */
   unknownReported?: string[];
 }
 
-/** Result of {@link Activities.checkApsJob}. */
-export interface CheckApsJobResult {
+/** Result of {@link Activities.checkApsJob}; a failed job's reasons come with it. */
+export interface CheckApsJobResult extends FailureReasons {
   /** The raw status. */
   status: string;
   /** Its class. */
@@ -306,6 +316,11 @@ export function createActivities(deps: ActivityDeps) {
     log: Logger;
     save: (details: Record<string, unknown>) => void;
     attempt: number;
+    /**
+     * Read a failed job's reasons (action logs) for its `ApsJobFailed` (default true). False where
+     * the failure is only handed on for the wait activity to read again and report.
+     */
+    explain?: boolean;
   }
   const activityIo = (): Io => {
     const ctx = Context.current();
@@ -367,19 +382,74 @@ export function createActivities(deps: ActivityDeps) {
     return [...(reported ?? []), status.raw];
   };
 
-  /** Best-effort lookup of a job's ErrMessage (DescribeApsJobs has it; the detail call does not). */
-  const findErrMessage = async (ref: JobRef, logger: Logger = log): Promise<string | undefined> => {
+  /**
+   * Best-effort lookup of a job in DescribeApsJobs, for its ErrMessage (the detail call does not
+   * have it) and its creation time.
+   */
+  const findJobSummary = async (ref: JobRef, logger: Logger = log): Promise<ApsJobSummary | undefined> => {
     try {
       for (let page = 1; page <= errMessagePages; page++) {
         const res = await aps.listJobs({ regionId: ref.regionId, pageNumber: page, pageSize: 100 });
         const hit = res.jobs.find((j) => j.apsJobId === ref.apsJobId);
-        if (hit) return hit.errMessage;
+        if (hit) return hit;
         if (page * res.pageSize >= res.totalCount || res.jobs.length === 0) return undefined;
       }
     } catch (err) {
       logger.warn('could not read the failed job ErrMessage', { code: toApsError(err).code });
     }
     return undefined;
+  };
+
+  /**
+   * Best-effort reasons of a failed job: its newest ERROR lines since `since` (else since its
+   * creation, at most 30 days back) and the console link. Errors and a read slower than
+   * `actionLogsTimeoutMs` are logged and leave the lines out; they never change the failure.
+   */
+  const failureReasons = async (
+    ref: JobRef,
+    dbClusterId: string | undefined,
+    since: number | undefined,
+    summary: ApsJobSummary | undefined,
+    logger: Logger,
+  ): Promise<FailureReasons> => {
+    const url = consoleUrl(ref.regionId, dbClusterId);
+    if (dbClusterId === undefined) {
+      logger.warn('the job detail names no cluster (DestinationEndpointInstanceID): action logs not read');
+      return { consoleUrl: url };
+    }
+    const created = summary?.createTime !== undefined ? Date.parse(summary.createTime) : NaN;
+    const timeoutMs = deps.actionLogsTimeoutMs ?? ACTION_LOGS_TIMEOUT_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ActionLogsTimeout(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    const read = readRecentErrors(aps, {
+      ...ref,
+      dbClusterId,
+      since: since ?? (Number.isNaN(created) ? undefined : created),
+      now: now(),
+    });
+    // A read that loses the race must not end as an unhandled rejection.
+    read.catch(() => undefined);
+    try {
+      const kept = await Promise.race([read, timedOut]);
+      return {
+        actionLogs: kept.lines,
+        ...(kept.truncated ? { actionLogsTruncated: true } : {}),
+        consoleUrl: url,
+      };
+    } catch (err) {
+      const error = err instanceof ActionLogsTimeout ? undefined : toApsError(err);
+      logger.warn('could not read the failed job action logs: reported without them', {
+        code: error?.code ?? 'ActionLogsTimeout',
+        ...(error?.httpStatus !== undefined ? { httpStatus: error.httpStatus } : {}),
+        ...(error?.requestId !== undefined ? { requestId: error.requestId } : {}),
+        timeoutMs,
+      });
+      return { consoleUrl: url };
+    } finally {
+      clearTimeout(timer);
+    }
   };
 
   /** One read of a wait. */
@@ -403,8 +473,11 @@ export function createActivities(deps: ActivityDeps) {
     state.polls = polls;
     const interval = pollDelayMs(input.pollIntervalMs, input.pollSchedule, polls);
     let status: JobStatus;
+    let dbClusterId: string | undefined;
     try {
-      status = (await aps.describeJob(ref)).status;
+      const detail = await aps.describeJob(ref);
+      status = detail.status;
+      dbClusterId = detail.destinationInstanceId;
     } catch (err) {
       // Throttling and outages slow polling down (never below the poll interval) instead of failing it.
       const { failure, delayMs } = decide(
@@ -469,7 +542,14 @@ export function createActivities(deps: ActivityDeps) {
     }
 
     if (status.class === 'failed') {
-      const details: JobFailedDetails = { status: status.raw, errMessage: await findErrMessage(ref, io.log) };
+      const summary = await findJobSummary(ref, io.log);
+      const details: JobFailedDetails = {
+        status: status.raw,
+        errMessage: summary?.errMessage,
+        ...(io.explain === false
+          ? {}
+          : await failureReasons(ref, dbClusterId, input.startedAt, summary, io.log)),
+      };
       throw ApplicationFailure.create({
         type: FailureTypes.ApsJobFailed,
         message: `APS job ${ref.apsJobId} reported ${status.raw}${details.errMessage ? `: ${details.errMessage}` : ''}`,
@@ -557,9 +637,11 @@ export function createActivities(deps: ActivityDeps) {
     done: (r: WaitForApsJobResult) => unknown;
     final: (err: Error) => WaitOutcome;
     handBack: (why: 'window' | 'shutdown') => WaitOutcome;
+    /** Read a failed job's reasons (see {@link Io.explain}). */
+    explain: boolean;
   }): never => {
     const info = activityInfo();
-    const io: Io = { log: o.log, save: () => undefined, attempt: info.attempt };
+    const io: Io = { log: o.log, save: () => undefined, attempt: info.attempt, explain: o.explain };
     deps.waiter!.add({
       taskToken: info.taskToken,
       name: o.input.apsJobId,
@@ -787,7 +869,7 @@ export function createActivities(deps: ActivityDeps) {
     if (readNow) {
       let first: ReadOutcome;
       try {
-        first = await readOnce(waitInput, rules, state, { ...io, save: () => undefined });
+        first = await readOnce(waitInput, rules, state, { ...io, save: () => undefined, explain: false });
       } catch {
         // A final failure: the wait that follows reads it again and fails with it.
         return resumeFrom();
@@ -820,6 +902,8 @@ export function createActivities(deps: ActivityDeps) {
       }),
       final,
       handBack,
+      // A failure ends this wait only to be read again, and reported, by the wait activity.
+      explain: false,
     });
   };
 
@@ -911,6 +995,7 @@ export function createActivities(deps: ActivityDeps) {
           details: () => state,
           done: (r) => r,
           final: (err) => ({ kind: 'fail', failure: err, details: state }),
+          explain: true,
           handBack: (why) => ({
             kind: 'fail',
             failure: notReadyFailure(
@@ -935,17 +1020,24 @@ export function createActivities(deps: ActivityDeps) {
       const { rules, prior, counters } = prepare<{ counters?: RuleCounters }>(input);
       const ref: JobRef = { regionId: input.regionId, apsJobId: input.apsJobId };
       let status: JobStatus;
+      let dbClusterId: string | undefined;
       try {
-        status = (await aps.describeJob(ref)).status;
+        const detail = await aps.describeJob(ref);
+        status = detail.status;
+        dbClusterId = detail.destinationInstanceId;
       } catch (err) {
         throw fail('DescribeApsJobDetail', toApsError(err), rules, counters, { ...prior });
       }
-      const errMessage = status.class === 'failed' ? await findErrMessage(ref) : undefined;
+      const summary = status.class === 'failed' ? await findJobSummary(ref) : undefined;
+      const errMessage = summary?.errMessage;
+      const reasons =
+        status.class === 'failed' ? await failureReasons(ref, dbClusterId, input.since, summary, log) : {};
       const unknownReported = noteUnknown(status, input.unknownReported);
       return {
         status: status.raw,
         class: status.class,
         ...(errMessage !== undefined ? { errMessage } : {}),
+        ...reasons,
         at: now(),
         ...(unknownReported ? { unknownReported } : {}),
       };
@@ -963,6 +1055,11 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
   };
+}
+
+/** The action-log read of a failed job took longer than its bound. */
+class ActionLogsTimeout extends Error {
+  override readonly name = 'ActionLogsTimeout';
 }
 
 /** The activities' type, for `proxyActivities<Activities>()` in workflows. */

@@ -14,8 +14,12 @@ import type { CredentialsConfig } from '../config';
 import { describeValue, InputValidationError, validateApsJobId, validateRegionId } from '../validation';
 import { errorFromBody, INVALID_CREDENTIALS, MALFORMED_RESPONSE, normalizeError, redactText } from './errors';
 import { classifyStatus } from './status';
+import { formatApiTime, MAX_ACTION_LOG_WINDOW_MS } from './action-logs';
 import {
   ApsApiError,
+  type ActionLogLine,
+  type ActionLogsInput,
+  type ActionLogsResult,
   type ApsApi,
   type ApsError,
   type ApsJobSummary,
@@ -123,6 +127,13 @@ const DEFAULT_READ_TIMEOUT_MS = 30_000;
 /** Bounds from the generated SDK's request validation for DescribeApsJobs. */
 const MAX_PAGE_NUMBER = 10_000;
 const MAX_PAGE_SIZE = 1_000;
+/** Page sizes DescribeApsActionLogs documents. */
+const ACTION_LOG_PAGE_SIZES: readonly number[] = [30, 50, 100];
+/** The levels of DescribeApsActionLogs' State filter, and its stages. */
+const ACTION_LOG_STATES: readonly string[] = ['INFO', 'WARN', 'ERROR'];
+const ACTION_LOG_STAGES: readonly string[] = ['StructureMigrate', 'FullDataSync', 'IncrementalSync'];
+/** An AnalyticDB cluster ID (`amv-…`): what the API would take, loosely. */
+const DB_CLUSTER_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** The endpoint for a region: the override when set, else `adb[-vpc].<region>.aliyuncs.com`. */
 export function endpointFor(
@@ -278,10 +289,12 @@ export function createApsApi(options: ApsClientOptions): ApsApi {
         if (!isRecord(detail)) {
           throw malformed('DescribeApsJobDetail answered without an APSJobDetail object', b, httpStatus);
         }
+        const destinationInstanceId = text(detail.DestinationEndpointInstanceID);
         return {
           apsJobId: ref.apsJobId,
           status: classifyStatus(detail.Status),
           requestId: text(b.RequestId),
+          ...(destinationInstanceId !== undefined ? { destinationInstanceId } : {}),
           detail,
           raw: b,
         };
@@ -342,6 +355,97 @@ export function createApsApi(options: ApsClientOptions): ApsApi {
           pageNumber: num(b.PageNumber) ?? pageNumber,
           pageSize: num(b.PageSize) ?? pageSize,
           totalCount: num(b.TotalCount) ?? jobs.length,
+          requestId: text(b.RequestId),
+          raw: b,
+        };
+      });
+    },
+
+    async actionLogs(input: ActionLogsInput): Promise<ActionLogsResult> {
+      const regionId = validateRegionId(input.regionId);
+      const apsJobId = validateApsJobId(input.apsJobId);
+      if (typeof input.dbClusterId !== 'string' || !DB_CLUSTER_ID_RE.test(input.dbClusterId)) {
+        throw new InputValidationError(
+          'dbClusterId',
+          'an AnalyticDB cluster ID such as amv-bp1234567890',
+          describeValue(input.dbClusterId),
+        );
+      }
+      const { startTime, endTime } = input;
+      if (!Number.isFinite(startTime) || !Number.isFinite(endTime) || endTime < startTime) {
+        throw new InputValidationError('endTime', 'epoch ms at or after startTime', describeValue(endTime));
+      }
+      if (endTime - startTime > MAX_ACTION_LOG_WINDOW_MS) {
+        throw new InputValidationError(
+          'startTime',
+          'at most 30 days before endTime',
+          describeValue(startTime),
+        );
+      }
+      const pageSize = input.pageSize ?? 30;
+      if (!ACTION_LOG_PAGE_SIZES.includes(pageSize)) {
+        throw new InputValidationError('pageSize', '30, 50 or 100', describeValue(pageSize));
+      }
+      const pageNumber = validateInt(input.pageNumber ?? 1, 'pageNumber', MAX_PAGE_NUMBER);
+      const body: Record<string, string | number> = {
+        RegionId: regionId,
+        DBClusterId: input.dbClusterId,
+        WorkloadId: apsJobId,
+        StartTime: formatApiTime(startTime),
+        EndTime: formatApiTime(endTime),
+        PageSize: pageSize,
+        PageNumber: pageNumber,
+      };
+      if (input.state !== undefined) {
+        if (
+          !Array.isArray(input.state) ||
+          input.state.length === 0 ||
+          !input.state.every((s) => ACTION_LOG_STATES.includes(s))
+        ) {
+          throw new InputValidationError(
+            'state',
+            'a non-empty list of INFO, WARN, ERROR',
+            describeValue(input.state),
+          );
+        }
+        body.State = input.state.join(',');
+      }
+      if (input.stage !== undefined) {
+        if (!ACTION_LOG_STAGES.includes(input.stage)) {
+          throw new InputValidationError(
+            'stage',
+            'StructureMigrate, FullDataSync or IncrementalSync',
+            describeValue(input.stage),
+          );
+        }
+        body.Stage = input.stage;
+      }
+      if (input.keyword !== undefined) {
+        if (typeof input.keyword !== 'string' || input.keyword === '') {
+          throw new InputValidationError('keyword', 'a non-empty text', describeValue(input.keyword));
+        }
+        body.Keyword = input.keyword;
+      }
+      return call('DescribeApsActionLogs', regionId, apsJobId, body, (b, httpStatus) => {
+        const list = b.ActionLogs ?? [];
+        if (!Array.isArray(list)) {
+          throw malformed(
+            'DescribeApsActionLogs answered with an ActionLogs that is not a list',
+            b,
+            httpStatus,
+          );
+        }
+        const lines = list.filter(isRecord).map((l): ActionLogLine => ({
+          time: text(l.Time) ?? '',
+          ...(text(l.Stage) !== undefined ? { stage: text(l.Stage) } : {}),
+          state: text(l.State) ?? '',
+          context: typeof l.Context === 'string' ? l.Context : (text(l.Context) ?? ''),
+        }));
+        return {
+          lines,
+          totalCount: num(b.TotalCount) ?? lines.length,
+          pageNumber: num(b.PageNumber) ?? pageNumber,
+          pageSize: num(b.PageSize) ?? pageSize,
           requestId: text(b.RequestId),
           raw: b,
         };

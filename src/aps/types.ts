@@ -76,6 +76,11 @@ export interface JobDetail {
   status: JobStatus;
   /** The service's request ID. */
   requestId?: string;
+  /**
+   * The AnalyticDB cluster the job writes to (`DestinationEndpointInstanceID`, `amv-…`): the
+   * `DBClusterId` of DescribeApsActionLogs. Absent when the detail does not carry it.
+   */
+  destinationInstanceId?: string;
   /** The `APSJobDetail` object as returned (source, destination, DbList, …). */
   detail: Record<string, unknown>;
   /** The raw response body. */
@@ -140,6 +145,64 @@ export interface ListJobsResult {
   raw: unknown;
 }
 
+/** A log level of DescribeApsActionLogs' `State` filter. */
+export type ActionLogState = 'INFO' | 'WARN' | 'ERROR';
+
+/** A stage of DescribeApsActionLogs' `Stage` filter. */
+export type ActionLogStage = 'StructureMigrate' | 'FullDataSync' | 'IncrementalSync';
+
+/** Input of DescribeApsActionLogs (one page). */
+export interface ActionLogsInput {
+  /** Region, e.g. `cn-hangzhou`. */
+  regionId: string;
+  /** The AnalyticDB cluster (`amv-…`; DescribeApsJobDetail's `DestinationEndpointInstanceID`). */
+  dbClusterId: string;
+  /** The APS job (sent as `WorkloadId`). */
+  apsJobId: string;
+  /** Start of the window, epoch ms (sent as UTC `yyyy-MM-ddTHH:mm:ssZ`). */
+  startTime: number;
+  /** End of the window, epoch ms; at most 30 days after `startTime`. */
+  endTime: number;
+  /** Only these levels (sent as a comma list); default: every level. */
+  state?: ActionLogState[];
+  /** Only this stage. */
+  stage?: ActionLogStage;
+  /** Fuzzy match on the text. */
+  keyword?: string;
+  /** Page size: 30 (default), 50 or 100. */
+  pageSize?: 30 | 50 | 100;
+  /** 1-based page number (default 1). */
+  pageNumber?: number;
+}
+
+/** One line of DescribeApsActionLogs. */
+export interface ActionLogLine {
+  /** When it was logged, as the service wrote it. */
+  time: string;
+  /** The stage (`StructureMigrate`, `FullDataSync`, `IncrementalSync`), when given. */
+  stage?: string;
+  /** The level (`INFO`, `WARN`, `ERROR`). */
+  state: string;
+  /** The text. */
+  context: string;
+}
+
+/** Result of DescribeApsActionLogs. */
+export interface ActionLogsResult {
+  /** The lines of this page, in the service's order. */
+  lines: ActionLogLine[];
+  /** Lines matching in all. */
+  totalCount: number;
+  /** The page number. */
+  pageNumber: number;
+  /** The page size. */
+  pageSize: number;
+  /** The service's request ID. */
+  requestId?: string;
+  /** The raw response body. */
+  raw: unknown;
+}
+
 /**
  * The APS operations this project uses. Every method validates its input before any call (a bad
  * value throws `InputValidationError`, naming the field) and throws {@link ApsApiError} on any
@@ -154,4 +217,6 @@ export interface ApsApi {
   suspendJob(ref: JobRef): Promise<SuspendJobResult>;
   /** DescribeApsJobs, one page. */
   listJobs(input: ListJobsInput): Promise<ListJobsResult>;
+  /** DescribeApsActionLogs, one page: a job's log lines. */
+  actionLogs(input: ActionLogsInput): Promise<ActionLogsResult>;
 }

@@ -1,9 +1,10 @@
 /**
- * The four APS actions: parameter checks, then the effect on the job store and the response
+ * The APS actions: parameter checks, then the effect on the job store and the response
  * body exactly as aps-api.md's table lists it. HTTP and signatures are server.ts's business.
  */
 import { RpcError } from './errors';
-import type { JobStore, StoredJob } from './jobs';
+import { formatAcsDate } from './signature';
+import { clusterOf, type JobStore, type StoredJob } from './jobs';
 import type { ApsAction } from './types';
 
 /** The actions served. */
@@ -12,6 +13,7 @@ export const APS_ACTIONS: readonly ApsAction[] = [
   'DescribeApsJobDetail',
   'SuspendApsJob',
   'DescribeApsJobs',
+  'DescribeApsActionLogs',
 ];
 
 /** True for an action the emulator serves. */
@@ -21,6 +23,15 @@ export function isApsAction(value: string): value is ApsAction {
 
 /** Largest DescribeApsJobs page (the real bound is not documented). */
 export const MAX_PAGE_SIZE = 100;
+
+/** Page sizes DescribeApsActionLogs takes (aps-api.md: 30 by default, 50, 100). */
+export const ACTION_LOG_PAGE_SIZES: readonly number[] = [30, 50, 100];
+
+/** Widest DescribeApsActionLogs window: 30 days. */
+export const MAX_LOG_WINDOW_MS = 30 * 24 * 3_600_000;
+
+const LOG_STATES = ['INFO', 'WARN', 'ERROR'];
+const LOG_STAGES = ['StructureMigrate', 'FullDataSync', 'IncrementalSync'];
 
 /** A call's parameters after the checks. */
 export type ActionInput =
@@ -34,6 +45,20 @@ export type ActionInput =
       apsJobName?: string;
       createdFrom?: number;
       createdTo?: number;
+    }
+  | {
+      action: 'DescribeApsActionLogs';
+      regionId: string;
+      dbClusterId: string;
+      /** The WorkloadId (named so that faults per job match it). */
+      apsJobId: string;
+      startTime: number;
+      endTime: number;
+      states?: string[];
+      stage?: string;
+      keyword?: string;
+      pageSize: number;
+      pageNumber: number;
     };
 
 /** A successful (HTTP 200) answer, possibly with `Success: false`. */
@@ -88,6 +113,53 @@ function time(params: ReadonlyMap<string, string>, name: string): number | undef
   return ms;
 }
 
+/** A required `yyyy-MM-ddTHH:mm:ssZ` time (UTC, seconds), as DescribeApsActionLogs takes it. */
+function utcTime(params: ReadonlyMap<string, string>, name: string): number {
+  const raw = required(params, name);
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(raw) ? Date.parse(raw) : NaN;
+  if (Number.isNaN(ms)) throw invalid(name, 'a UTC time such as 2024-01-31T08:00:00Z', raw);
+  return ms;
+}
+
+function parseActionLogsInput(params: ReadonlyMap<string, string>): ActionInput {
+  const dbClusterId = required(params, 'DBClusterId');
+  const regionId = required(params, 'RegionId');
+  const startTime = utcTime(params, 'StartTime');
+  const endTime = utcTime(params, 'EndTime');
+  const apsJobId = required(params, 'WorkloadId');
+  if (endTime < startTime) throw invalid('EndTime', 'a time at or after StartTime', params.get('EndTime')!);
+  if (endTime - startTime > MAX_LOG_WINDOW_MS) {
+    throw invalid('StartTime', 'at most 30 days before EndTime', params.get('StartTime')!);
+  }
+  const stateRaw = optional(params, 'State');
+  const states = stateRaw?.split(',').map((s) => s.trim());
+  if (states && !states.every((s) => LOG_STATES.includes(s))) {
+    throw invalid('State', 'a comma list of INFO, WARN, ERROR', stateRaw!);
+  }
+  const stage = optional(params, 'Stage');
+  if (stage !== undefined && !LOG_STAGES.includes(stage)) {
+    throw invalid('Stage', LOG_STAGES.join(', '), stage);
+  }
+  const keyword = optional(params, 'Keyword');
+  const pageSize = params.has('PageSize') ? integer(params, 'PageSize', 1, 100) : 30;
+  if (!ACTION_LOG_PAGE_SIZES.includes(pageSize)) {
+    throw invalid('PageSize', '30, 50 or 100', String(pageSize));
+  }
+  return {
+    action: 'DescribeApsActionLogs',
+    regionId,
+    dbClusterId,
+    apsJobId,
+    startTime,
+    endTime,
+    ...(states ? { states } : {}),
+    ...(stage !== undefined ? { stage } : {}),
+    ...(keyword !== undefined ? { keyword } : {}),
+    pageSize,
+    pageNumber: params.has('PageNumber') ? integer(params, 'PageNumber', 1, 1_000_000) : 1,
+  };
+}
+
 /** Checks the parameters of an action; throws `MissingParameter` / `InvalidParameter`. */
 export function parseActionInput(action: ApsAction, params: ReadonlyMap<string, string>): ActionInput {
   switch (action) {
@@ -106,6 +178,8 @@ export function parseActionInput(action: ApsAction, params: ReadonlyMap<string, 
         createdFrom: time(params, 'CreateTimeStart'),
         createdTo: time(params, 'CreateTimeEnd'),
       };
+    case 'DescribeApsActionLogs':
+      return parseActionLogsInput(params);
   }
 }
 
@@ -127,7 +201,7 @@ function detailOf(jobs: JobStore, job: StoredJob, status: string): Record<string
     SourceEndpointRegion: job.regionId,
     SourceEndpointInstanceID: script.sourceInstanceId ?? defaultSource(job),
     DestinationEndpointRegion: job.regionId,
-    DestinationEndpointInstanceID: script.destinationInstanceId ?? 'amv-emulator',
+    DestinationEndpointInstanceID: clusterOf(script),
     // The documentation's samples show these as objects although they are declared strings;
     // answering objects keeps clients honest about parsing defensively.
     DbList: { emulator_db: { name: 'emulator_db', all: true } },
@@ -233,7 +307,7 @@ export function executeAction(input: ActionInput, jobs: JobStore, requestId: str
           ErrMessage: snap.errMessage ?? '',
           CreateTime: snap.createTime,
           SourceInstanceID: job.script.sourceInstanceId ?? defaultSource(job),
-          DestinationInstanceID: job.script.destinationInstanceId ?? 'amv-emulator',
+          DestinationInstanceID: clusterOf(job.script),
         };
       });
       return {
@@ -246,6 +320,47 @@ export function executeAction(input: ActionInput, jobs: JobStore, requestId: str
           Code: 200,
           Message: 'Success',
           RequestId: requestId,
+        },
+        code: 'OK',
+        applied: false,
+      };
+    }
+    case 'DescribeApsActionLogs': {
+      if (!jobs.hasCluster(input.dbClusterId)) {
+        throw new RpcError(
+          'InvalidDBCluster.NotFound',
+          `The specified DBClusterId ${input.dbClusterId} is not found.`,
+          404,
+        );
+      }
+      // A job of another cluster or region, or no such job: no lines (not an error).
+      const job = jobs.peek(input.apsJobId, input.regionId);
+      const lines =
+        job && clusterOf(job.script) === input.dbClusterId
+          ? jobs.logLines(job, {
+              from: input.startTime,
+              to: input.endTime,
+              ...(input.states ? { states: input.states } : {}),
+              ...(input.stage !== undefined ? { stage: input.stage } : {}),
+              ...(input.keyword !== undefined ? { keyword: input.keyword } : {}),
+            })
+          : [];
+      const first = (input.pageNumber - 1) * input.pageSize;
+      return {
+        // Counts as strings, as the API's metadata declares them.
+        body: {
+          RequestId: requestId,
+          DBClusterId: input.dbClusterId,
+          WorkloadId: input.apsJobId,
+          TotalCount: String(lines.length),
+          PageSize: String(input.pageSize),
+          PageNumber: String(input.pageNumber),
+          ActionLogs: lines.slice(first, first + input.pageSize).map((l) => ({
+            Time: formatAcsDate(new Date(l.time)),
+            Stage: l.stage,
+            State: l.state,
+            Context: l.context,
+          })),
         },
         code: 'OK',
         applied: false,

@@ -1,6 +1,6 @@
 /**
  * A local AnalyticDB APS emulator: the adb `2021-12-01` RPC API (StartApsJob,
- * DescribeApsJobDetail, SuspendApsJob, DescribeApsJobs) over `node:http`, with real ACS3
+ * DescribeApsJobDetail, SuspendApsJob, DescribeApsJobs, DescribeApsActionLogs) over `node:http`, with real ACS3
  * signature checks, scripted job lives, fault injection, rate limits, outages and counters.
  * Used by the demo, the tests, the benchmarks and the reliability suite.
  */

@@ -2,13 +2,53 @@
  * Jobs and their scripted lives: what StartApsJob, SuspendApsJob and the describes see.
  */
 import { formatAcsDate } from './signature';
-import type { DefaultJobScript, JobKind, JobScript, JobSnapshot, WhenAlreadyRunning } from './types';
+import type {
+  ActionLogLevel,
+  ActionLogStageName,
+  DefaultJobScript,
+  JobKind,
+  JobScript,
+  JobSnapshot,
+  WhenAlreadyRunning,
+} from './types';
 
 /** IDs that `autoCreateJobs` accepts: `aps-` and then letters, digits, `_` or `-`. */
 export const AUTO_CREATE_ID = /^aps-[A-Za-z0-9][A-Za-z0-9_-]{0,123}$/;
 
 /** Default ErrMessage of a failing job. */
 export const DEFAULT_FAIL_MESSAGE = 'The source endpoint is unreachable (emulated failure).';
+
+/** The cluster of a job whose script names none. */
+export const DEFAULT_CLUSTER_ID = 'amv-emulator';
+
+/** Most log lines a job keeps (oldest dropped first). */
+export const MAX_LOG_LINES = 1000;
+
+/** One line of a job's action log. */
+export interface LoggedLine {
+  /** Epoch ms. */
+  time: number;
+  /** Stage. */
+  stage: ActionLogStageName;
+  /** Level. */
+  state: ActionLogLevel;
+  /** Text. */
+  context: string;
+}
+
+/** Filters of DescribeApsActionLogs. */
+export interface LogFilter {
+  /** From (epoch ms, inclusive). */
+  from: number;
+  /** To (epoch ms, inclusive). */
+  to: number;
+  /** Only these levels. */
+  states?: readonly string[];
+  /** Only this stage. */
+  stage?: string;
+  /** Only lines whose text contains this (any case). */
+  keyword?: string;
+}
 
 /** Script of auto-created jobs when none is configured. */
 export const DEFAULT_JOB_SCRIPT: DefaultJobScript = { kind: 'streaming', initialStatus: 'Suspended' };
@@ -39,6 +79,8 @@ export interface StoredJob {
   failures: number;
   /** Stale reads still owed after a start (`staleReadsAfterStart`): the status from before it. */
   stale?: { status: string; errMessage?: string; left: number };
+  /** Its action log, oldest first. */
+  logs: LoggedLine[];
 }
 
 /** What a StartApsJob did to a job. */
@@ -62,6 +104,15 @@ export interface JobListFilter {
   createdFrom?: number;
   /** Only jobs created at or before (epoch ms). */
   createdTo?: number;
+}
+
+/** The cluster a job writes to. */
+export function clusterOf(script: JobScript): string {
+  return script.destinationInstanceId ?? DEFAULT_CLUSTER_ID;
+}
+
+function defaultStage(script: JobScript): ActionLogStageName {
+  return script.kind === 'batch' ? 'FullDataSync' : 'IncrementalSync';
 }
 
 function bump(map: Map<string, number>, key: string): void {
@@ -156,6 +207,7 @@ export class JobStore {
     job.status = slow ? 'Starting' : 'Running';
     delete job.errMessage;
     this.newPhase(job);
+    this.log(job, { time: job.phaseStartedAt, state: 'INFO', context: 'APS job started.' });
     bump(this.starts, job.script.apsJobId);
     return { effect: 'started' };
   }
@@ -188,6 +240,36 @@ export class JobStore {
     else job.errMessage = errMessage;
     this.newPhase(job);
     return this.snapshot(job);
+  }
+
+  /** The job with this ID in that region, never created on the way (unlike {@link find}). */
+  peek(apsJobId: string, regionId: string | undefined): StoredJob | undefined {
+    const job = this.jobs.get(apsJobId);
+    return job && (regionId === undefined || job.regionId === regionId) ? job : undefined;
+  }
+
+  /** Whether some job writes to this cluster (the clusters the emulator knows). */
+  hasCluster(dbClusterId: string): boolean {
+    if (dbClusterId === DEFAULT_CLUSTER_ID) return true;
+    for (const job of this.jobs.values()) if (clusterOf(job.script) === dbClusterId) return true;
+    return false;
+  }
+
+  /** A job's log lines in a window, newest first (time-based transitions apply first). */
+  logLines(job: StoredJob, filter: LogFilter): LoggedLine[] {
+    this.advance(job, false);
+    const keyword = filter.keyword?.toLowerCase();
+    // Times are compared at the API's precision, whole seconds (as `Time` shows them).
+    const second = (ms: number): number => Math.floor(ms / 1000) * 1000;
+    const out = job.logs.filter(
+      (l) =>
+        second(l.time) >= filter.from &&
+        second(l.time) <= filter.to &&
+        (filter.states === undefined || filter.states.includes(l.state)) &&
+        (filter.stage === undefined || l.stage === filter.stage) &&
+        (keyword === undefined || l.context.toLowerCase().includes(keyword)),
+    );
+    return out.reverse();
   }
 
   /** Jobs for DescribeApsJobs, in creation order (time-based transitions apply, no poll counted). */
@@ -285,14 +367,41 @@ export class JobStore {
       createdAt: now,
       autoCreated,
       failures: 0,
+      logs: [],
     };
-    // A job seeded as failing and already Failed shows its message from the start.
+    // A job seeded as failing and already Failed shows its message (and its log) from the start.
     if (script.kind === 'failing' && /fail/i.test(job.status)) {
       job.errMessage = script.errMessage ?? DEFAULT_FAIL_MESSAGE;
+      this.logFailure(job);
     }
     this.jobs.delete(script.apsJobId);
     this.jobs.set(script.apsJobId, job);
     return job;
+  }
+
+  private log(job: StoredJob, line: Omit<LoggedLine, 'stage'> & { stage?: ActionLogStageName }): void {
+    job.logs.push({ ...line, stage: line.stage ?? defaultStage(job.script) });
+    if (job.logs.length > MAX_LOG_LINES) job.logs.splice(0, job.logs.length - MAX_LOG_LINES);
+  }
+
+  /**
+   * The lines a failure writes: the script's `actionLogs` (each at `atMs` after the life's start,
+   * at most now), else one ERROR line with the ErrMessage. Sorted by time, the script's order
+   * kept between equal times.
+   */
+  private logFailure(job: StoredJob): void {
+    const now = this.now();
+    const scripted = job.script.actionLogs ?? [
+      { context: job.errMessage ?? DEFAULT_FAIL_MESSAGE, state: 'ERROR' as const },
+    ];
+    const lines = scripted.map((l) => ({
+      time: l.atMs === undefined ? now : Math.min(now, job.phaseStartedAt + l.atMs),
+      state: l.state ?? ('ERROR' as const),
+      context: l.context,
+      ...(l.stage !== undefined ? { stage: l.stage } : {}),
+    }));
+    lines.sort((a, b) => a.time - b.time);
+    for (const line of lines) this.log(job, line);
   }
 
   private newPhase(job: StoredJob): void {
@@ -324,6 +433,7 @@ export class JobStore {
         job.status = 'Failed';
         job.errMessage = s.errMessage ?? DEFAULT_FAIL_MESSAGE;
         job.failures += 1;
+        this.logFailure(job);
       }
     } else if (
       kind === 'batch' &&

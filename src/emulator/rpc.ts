@@ -107,6 +107,7 @@ function successFalseBody(
         ErrMessage: errMessage,
       };
     case 'DescribeApsJobs':
+    case 'DescribeApsActionLogs':
       return { RequestId: requestId, Success: false, Code: errCode, Message: errMessage };
     case 'DescribeApsJobDetail':
       // The detail response has no Success field normally; a failed one carries no APSJobDetail.
@@ -173,7 +174,7 @@ export async function answerRpc(
   const now = state.options.now();
 
   trace.action = headerOrParam(req, 'x-acs-action', 'Action');
-  trace.apsJobId = req.params.get('ApsJobId') || undefined;
+  trace.apsJobId = req.params.get('ApsJobId') || req.params.get('WorkloadId') || undefined;
 
   const auth = authenticate(
     {

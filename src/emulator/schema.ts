@@ -64,6 +64,17 @@ const scriptFields = {
   whenAlreadyRunning: whenAlreadyRunning.optional(),
   sourceInstanceId: z.string().min(1).max(128).optional(),
   destinationInstanceId: z.string().min(1).max(128).optional(),
+  actionLogs: z
+    .array(
+      z.strictObject({
+        context: z.string().max(16_384),
+        state: z.enum(['INFO', 'WARN', 'ERROR']).optional(),
+        stage: z.enum(['StructureMigrate', 'FullDataSync', 'IncrementalSync']).optional(),
+        atMs: ms.optional(),
+      }),
+    )
+    .max(1000)
+    .optional(),
 };
 
 /** A job script. */

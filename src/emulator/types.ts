@@ -3,8 +3,30 @@
  * bodies), job scripts, faults, counters and request-log entries.
  */
 
-/** The four APS actions the emulator serves (everything else answers `InvalidAction`). */
-export type ApsAction = 'StartApsJob' | 'DescribeApsJobDetail' | 'SuspendApsJob' | 'DescribeApsJobs';
+/** The APS actions the emulator serves (everything else answers `InvalidAction`). */
+export type ApsAction =
+  'StartApsJob' | 'DescribeApsJobDetail' | 'SuspendApsJob' | 'DescribeApsJobs' | 'DescribeApsActionLogs';
+
+/** A level of DescribeApsActionLogs. */
+export type ActionLogLevel = 'INFO' | 'WARN' | 'ERROR';
+
+/** A stage of DescribeApsActionLogs. */
+export type ActionLogStageName = 'StructureMigrate' | 'FullDataSync' | 'IncrementalSync';
+
+/** A log line a failing job writes when its life fails (DescribeApsActionLogs serves it). */
+export interface ScriptedActionLog {
+  /** Its text (`Context`). */
+  context: string;
+  /** Its level (`State`, default `ERROR`). */
+  state?: ActionLogLevel;
+  /** Its stage (default: `FullDataSync` for batch jobs, `IncrementalSync` otherwise). */
+  stage?: ActionLogStageName;
+  /**
+   * When it is logged, in ms after the start of the life that fails (default, and at most: the
+   * moment of the failure). Lines of one failure keep the order given when their times are equal.
+   */
+  atMs?: number;
+}
 
 /** An access key pair the emulator accepts. */
 export interface AccessKeyConfig {
@@ -66,8 +88,16 @@ export interface JobScript {
   whenAlreadyRunning?: WhenAlreadyRunning;
   /** Shown as SourceEndpointInstanceID / SourceInstanceID. */
   sourceInstanceId?: string;
-  /** Shown as DestinationEndpointInstanceID / DestinationInstanceID. */
+  /**
+   * Shown as DestinationEndpointInstanceID / DestinationInstanceID (default `amv-emulator`); the
+   * `DBClusterId` DescribeApsActionLogs takes for this job.
+   */
   destinationInstanceId?: string;
+  /**
+   * Failing: the lines logged each time a life fails. Default: one ERROR line with the job's
+   * ErrMessage. Every effective start also logs an INFO line.
+   */
+  actionLogs?: ScriptedActionLog[];
 }
 
 /** The script given to jobs created on first use (`autoCreateJobs`). */

@@ -23,8 +23,11 @@ import {
   failureTypeOf,
   invalidInputFailure,
   isDeadlineFailure,
+  failureReasonsOf,
   jobFailedDetails,
+  withoutReasons,
   workflowFailure,
+  type FailureReasons,
 } from '../failures';
 import {
   ApsJobIdKey,
@@ -61,6 +64,13 @@ interface ControlRequest {
 }
 
 const INTERRUPTED = Symbol('interrupted');
+
+/**
+ * A failure that took the job down, with its reasons (action logs, console link) when it was a
+ * failed status. Only the record goes into the status, the restart window and continue-as-new;
+ * the reasons of the last one go into the supervisor's own failure.
+ */
+type JobDown = JobFailureRecord & FailureReasons;
 
 /**
  * Brings the job to `running`, then checks it every `checkInterval`. A job found failed, stopped
@@ -189,9 +199,7 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
   };
 
   /** Starts the job and waits until it runs; a pause request interrupts it. */
-  const startAndWait = async (
-    onStarted: () => void,
-  ): Promise<'running' | typeof INTERRUPTED | JobFailureRecord> => {
+  const startAndWait = async (onStarted: () => void): Promise<'running' | typeof INTERRUPTED | JobDown> => {
     const until = Date.now() + cfg.startTimeoutMs;
     const left = (): number => until - Date.now();
     try {
@@ -241,13 +249,11 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
    * Brings the job to running; after each failure (`failure` first, when given) waits the backoff
    * and restarts it, within the window's budget. False when a pause request interrupted it.
    */
-  const ensureRunning = async (
-    failure?: JobFailureRecord,
-    onStarted: () => void = () => undefined,
-  ): Promise<boolean> => {
+  const ensureRunning = async (down?: JobDown, onStarted: () => void = () => undefined): Promise<boolean> => {
     for (;;) {
       let restart: JobRestart | undefined;
-      if (failure) {
+      if (down) {
+        const { record: failure, reasons } = withoutReasons(down);
         status.lastFailure = failure;
         status.lastStatus = failure.status;
         const recent = inWindow();
@@ -262,6 +268,7 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
               {
                 status: failure.status,
                 errMessage: failure.errMessage,
+                ...reasons,
                 restartsInWindow: recent.length,
                 maxRestartsPerWindow: cfg.maxRestartsPerWindow,
                 windowMs: cfg.windowMs,
@@ -296,7 +303,7 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
         scheduleCheck();
         return true;
       }
-      failure = outcome;
+      down = outcome;
     }
   };
 
@@ -390,6 +397,8 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
           activities(CHECK_BUDGET_MS).checkApsJob({
             ...ref,
             retryRules: cfg.retryRules,
+            // Where a failed job's action logs are read from.
+            ...(status.runningSince !== undefined ? { since: Date.parse(status.runningSince) } : {}),
             ...(unknownReported ? { unknownReported } : {}),
           });
         // A pause does not wait behind a check whose API errors are being retried.
@@ -425,6 +434,7 @@ export async function superviseApsJob(input: SuperviseApsJobInput): Promise<void
             : checked.class === 'completed'
               ? 'the job ended'
               : undefined),
+        ...failureReasonsOf(checked),
       });
     }
   };
@@ -516,7 +526,7 @@ function downRecordOf(
   err: unknown,
   cfg: NormalizedSuperviseInput,
   lastStatus: string | undefined,
-): JobFailureRecord | undefined {
+): JobDown | undefined {
   if (!(err instanceof ActivityFailure)) return undefined;
   const at = new Date(Date.now()).toISOString();
   const failed = jobFailedDetails(err);

@@ -258,7 +258,13 @@ describe('activities (unit, fake ApsApi)', () => {
       const { failure } = await attempt(() => acts.waitForApsJob(waitInput));
       assert.equal(failure?.type, 'ApsJobFailed');
       assert.equal(failure?.nonRetryable, true);
-      assert.deepEqual(failure?.details?.[0], { status: 'Failed', errMessage: 'source unreachable' });
+      assert.deepEqual(failure?.details?.[0], {
+        status: 'Failed',
+        errMessage: 'source unreachable',
+        // The fake's DescribeApsActionLogs has no lines; the link names the detail's cluster.
+        actionLogs: [],
+        consoleUrl: 'https://adb.console.aliyun.com/adb/cn-hangzhou/mysql/cluster/amv-fake/basicInfo',
+      });
     });
 
     it('tolerates a stopped status within the grace period, then fails with ApsJobStopped', async () => {

@@ -3,6 +3,8 @@
  */
 import {
   ApsApiError,
+  type ActionLogsInput,
+  type ActionLogsResult,
   type ApsApi,
   type ApsError,
   type JobDetail,
@@ -22,6 +24,18 @@ export class FakeAps implements ApsApi {
   startAnswers: FakeAnswer[] = [];
   suspendAnswers: FakeAnswer[] = [];
   listResult: ListJobsResult = { jobs: [], pageNumber: 1, pageSize: 100, totalCount: 0, raw: {} };
+  /** The cluster DescribeApsJobDetail reports (undefined: the detail carries none). */
+  destinationInstanceId: string | undefined = 'amv-fake';
+  /** Inputs of every DescribeApsActionLogs call. */
+  readonly actionLogInputs: ActionLogsInput[] = [];
+  /** Answers DescribeApsActionLogs (default: no lines). */
+  actionLogsAnswer: (input: ActionLogsInput) => ActionLogsResult | Promise<ActionLogsResult> = (i) => ({
+    lines: [],
+    totalCount: 0,
+    pageNumber: i.pageNumber ?? 1,
+    pageSize: i.pageSize ?? 30,
+    raw: {},
+  });
 
   count(action: string): number {
     return this.calls.filter((c) => c.action === action).length;
@@ -57,6 +71,9 @@ export class FakeAps implements ApsApi {
     return Promise.resolve({
       apsJobId: ref.apsJobId,
       status: { raw: s.status, class: s.class },
+      ...(this.destinationInstanceId !== undefined
+        ? { destinationInstanceId: this.destinationInstanceId }
+        : {}),
       detail: { Status: s.status },
       raw: {},
     });
@@ -84,6 +101,15 @@ export class FakeAps implements ApsApi {
   listJobs(): Promise<ListJobsResult> {
     this.calls.push({ action: 'DescribeApsJobs', ref: { regionId: '', apsJobId: '' } });
     return Promise.resolve(this.listResult);
+  }
+
+  async actionLogs(input: ActionLogsInput): Promise<ActionLogsResult> {
+    this.calls.push({
+      action: 'DescribeApsActionLogs',
+      ref: { regionId: input.regionId, apsJobId: input.apsJobId },
+    });
+    this.actionLogInputs.push(input);
+    return this.actionLogsAnswer(input);
   }
 }
 
