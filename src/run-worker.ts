@@ -13,6 +13,7 @@ import {
   createActivities,
   InProcessWaiter,
   RATE_LIMITED_CALLS_PER_ATTEMPT,
+  RATE_LIMITED_ACTION_LOG_CALLS,
   RATE_LIMITED_ERR_MESSAGE_PAGES,
   type ActivityObservers,
 } from './activities';
@@ -72,6 +73,8 @@ export interface RateLimitPlan {
   inProcessWaits: boolean;
   /** The ErrMessage lookup's page cap, when a limit lowers it. */
   errMessagePages?: number;
+  /** The reasons' DescribeApsActionLogs call cap, when a limit lowers it. */
+  actionLogCalls?: number;
   /** API calls one attempt makes at most (the factor k), when a limit is set. */
   callsPerAttempt?: number;
 }
@@ -81,7 +84,7 @@ export interface RateLimitPlan {
  * divided by the most calls one attempt makes, {@link RATE_LIMITED_CALLS_PER_ATTEMPT}. That bound
  * holds only when every read is an attempt of its own, so a limit turns waits held in process off
  * (the waiter reads on its own timers, with no task for the server to throttle) and caps the
- * ErrMessage lookup. Conservative by that factor: most attempts make one or two calls.
+ * ErrMessage and reasons lookups of a failed job. Conservative by that factor: most attempts make one or two calls.
  */
 export function rateLimitPlan(limits: ApiRateLimits = {}, inProcessWaits?: boolean): RateLimitPlan {
   const { perSecond, perWorkerPerSecond } = limits;
@@ -99,6 +102,7 @@ export function rateLimitPlan(limits: ApiRateLimits = {}, inProcessWaits?: boole
     ...(perWorkerPerSecond !== undefined ? { maxActivitiesPerSecond: perWorkerPerSecond / k } : {}),
     inProcessWaits: false,
     errMessagePages: RATE_LIMITED_ERR_MESSAGE_PAGES,
+    actionLogCalls: RATE_LIMITED_ACTION_LOG_CALLS,
     callsPerAttempt: k,
   };
 }
@@ -146,6 +150,7 @@ export async function createApsWorker(opts: ApsWorkerOptions): Promise<Worker> {
       observers: opts.observers,
       ...(waiter ? { waiter } : {}),
       ...(plan.errMessagePages !== undefined ? { errMessagePages: plan.errMessagePages } : {}),
+      ...(plan.actionLogCalls !== undefined ? { actionLogCalls: plan.actionLogCalls } : {}),
     }),
     ...tuning,
     // Sent with every activity poll: the server's task-queue limit is the last value it received,

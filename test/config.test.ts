@@ -15,7 +15,11 @@ import {
   WORKER_NODE_OPTIONS,
 } from '../src/config';
 import { formatLogLine, rateLimitPlan, workerRulesFrom } from '../src/run-worker';
-import { RATE_LIMITED_CALLS_PER_ATTEMPT, RATE_LIMITED_ERR_MESSAGE_PAGES } from '../src/activities';
+import {
+  RATE_LIMITED_ACTION_LOG_CALLS,
+  RATE_LIMITED_CALLS_PER_ATTEMPT,
+  RATE_LIMITED_ERR_MESSAGE_PAGES,
+} from '../src/activities';
 
 describe('config (environment → typed settings)', () => {
   it('applies defaults', () => {
@@ -146,6 +150,7 @@ describe('config (environment → typed settings)', () => {
       maxActivitiesPerSecond: 150 / k,
       inProcessWaits: false,
       errMessagePages: RATE_LIMITED_ERR_MESSAGE_PAGES,
+      actionLogCalls: RATE_LIMITED_ACTION_LOG_CALLS,
       callsPerAttempt: k,
     });
     const perWorker = rateLimitPlan({ perWorkerPerSecond: 30 });

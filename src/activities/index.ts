@@ -27,7 +27,9 @@ export {
 } from './waiter';
 export { pollDelayMs, type PollSchedule } from './poll-schedule';
 export {
+  ACTION_LOG_MAX_CALLS,
   ERR_MESSAGE_MAX_PAGES,
+  RATE_LIMITED_ACTION_LOG_CALLS,
   RATE_LIMITED_CALLS_PER_ATTEMPT,
   RATE_LIMITED_ERR_MESSAGE_PAGES,
   maxApiCallsPerAttempt,
@@ -79,6 +81,8 @@ export interface ActivityDeps {
    * ({@link maxApiCallsPerAttempt}).
    */
   errMessagePages?: number;
+  /** DescribeApsActionLogs calls at most to read a failed job's reasons (default 3). */
+  actionLogCalls?: number;
 }
 
 /** Input of {@link Activities.startApsJob}. */
@@ -423,12 +427,16 @@ export function createActivities(deps: ActivityDeps) {
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new ActionLogsTimeout(`no answer within ${timeoutMs} ms`)), timeoutMs);
     });
-    const read = readRecentErrors(aps, {
-      ...ref,
-      dbClusterId,
-      since: since ?? (Number.isNaN(created) ? undefined : created),
-      now: now(),
-    });
+    const read = readRecentErrors(
+      aps,
+      {
+        ...ref,
+        dbClusterId,
+        since: since ?? (Number.isNaN(created) ? undefined : created),
+        now: now(),
+      },
+      deps.actionLogCalls,
+    );
     // A read that loses the race must not end as an unhandled rejection.
     read.catch(() => undefined);
     try {

@@ -17,9 +17,11 @@ export const MAX_ACTION_LOG_WINDOW_MS = 30 * 24 * 3_600_000;
  */
 export const WINDOW_LEAD_MS = 60_000;
 /** Page size of the reads (the API's default and smallest documented size). */
-export const ACTION_LOG_PAGE_SIZE = 30;
-/** Most DescribeApsActionLogs calls for one failure. */
-export const MAX_ACTION_LOG_CALLS = 3;
+export const ACTION_LOG_PAGE_SIZE = 30 as const;
+/** The page size of a lookup allowed one call (the API's largest). */
+export const ACTION_LOG_SINGLE_CALL_PAGE_SIZE = 100 as const;
+/** DescribeApsActionLogs calls made to read a failed job's reasons, at most. */
+export const ACTION_LOG_MAX_CALLS = 3;
 /** Appended to a line whose text was cut at the byte budget. */
 export const CUT_MARK = '…';
 
@@ -132,12 +134,17 @@ export interface RecentErrorsInput {
  * Reads the job's ERROR lines of the window and keeps the newest {@link MAX_REASON_LINES} within
  * {@link MAX_REASON_BYTES}. The API's order is not documented: page 1 is read, and when it shows
  * lines oldest first and more pages exist, the last page (and the one before it, when the last
- * holds fewer lines than are kept) is read instead, so at most {@link MAX_ACTION_LOG_CALLS} calls.
+ * holds fewer lines than are kept, and `maxCalls` allows) is read instead: at most `maxCalls` calls
+ * (default {@link ACTION_LOG_MAX_CALLS}).
  * Throws what the API throws.
  */
-export async function readRecentErrors(aps: ApsApi, input: RecentErrorsInput): Promise<KeptLines> {
+export async function readRecentErrors(
+  aps: ApsApi,
+  input: RecentErrorsInput,
+  maxCalls: number = ACTION_LOG_MAX_CALLS,
+): Promise<KeptLines> {
   const { startTime, endTime } = actionLogWindow(input.now, input.since);
-  const page = (pageNumber: number) =>
+  const page = (pageNumber: number, pageSize: 30 | 50 | 100 = ACTION_LOG_PAGE_SIZE) =>
     aps.actionLogs({
       regionId: input.regionId,
       dbClusterId: input.dbClusterId,
@@ -145,14 +152,16 @@ export async function readRecentErrors(aps: ApsApi, input: RecentErrorsInput): P
       startTime,
       endTime,
       state: ['ERROR'],
-      pageSize: ACTION_LOG_PAGE_SIZE,
+      pageSize,
       pageNumber,
     });
-  const first = await page(1);
+  // With one call allowed (under an API rate limit), the largest page: when the API answers
+  // oldest first and holds more, the newest lines may be past it, and the result says so.
+  const first = await page(1, maxCalls <= 1 ? ACTION_LOG_SINGLE_CALL_PAGE_SIZE : ACTION_LOG_PAGE_SIZE);
   const pageSize = first.pageSize > 0 ? first.pageSize : ACTION_LOG_PAGE_SIZE;
   const pages = Math.max(1, Math.ceil(first.totalCount / pageSize));
   const ascending = isAscending(first.lines);
-  if (pages === 1 || !ascending) {
+  if (pages === 1 || !ascending || maxCalls <= 1) {
     const oldestFirst = ascending ? first.lines : [...first.lines].reverse();
     const seen = first.lines.length;
     return keepNewest(newestFirst(oldestFirst), { more: first.totalCount > seen });
@@ -161,11 +170,11 @@ export async function readRecentErrors(aps: ApsApi, input: RecentErrorsInput): P
   const last = await page(pages);
   let lines = last.lines;
   let read = last.lines.length;
-  if (last.lines.length < MAX_REASON_LINES && pages - 1 > 1) {
+  if (last.lines.length < MAX_REASON_LINES && pages - 1 > 1 && maxCalls >= 3) {
     const before = await page(pages - 1);
     lines = [...before.lines, ...last.lines];
     read += before.lines.length;
-  } else if (last.lines.length < MAX_REASON_LINES) {
+  } else if (last.lines.length < MAX_REASON_LINES && pages - 1 === 1) {
     lines = [...first.lines, ...last.lines];
     read += first.lines.length;
   }

@@ -6,8 +6,10 @@
 import { strict as assert } from 'node:assert';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import {
+  ACTION_LOG_MAX_CALLS,
   createActivities,
   ERR_MESSAGE_MAX_PAGES,
+  RATE_LIMITED_ACTION_LOG_CALLS,
   maxApiCallsPerAttempt,
   RATE_LIMITED_CALLS_PER_ATTEMPT,
   RATE_LIMITED_ERR_MESSAGE_PAGES,
@@ -36,6 +38,18 @@ function failedJobInBigRegion(): FakeAps {
   aps.listResult = { jobs: [], pageNumber: 1, pageSize: 100, totalCount: 100_000, raw: {} };
   // A page with jobs but not ours, so the lookup goes on to the next page.
   aps.listResult.jobs = [{ apsJobId: 'aps-other', status: { raw: 'Running', class: 'running' } }];
+  // Many ERROR lines, oldest first, a few a page: the reasons lookup reads page 1, then the last
+  // pages for the newest lines, as far as its cap allows.
+  aps.actionLogsAnswer = (i) => ({
+    lines: [
+      { time: '2026-01-01T00:00:00Z', state: 'ERROR', context: 'older' },
+      { time: '2026-01-01T00:00:01Z', state: 'ERROR', context: 'newer' },
+    ],
+    totalCount: 1000,
+    pageNumber: i.pageNumber ?? 1,
+    pageSize: i.pageSize ?? 30,
+    raw: {},
+  });
   return aps;
 }
 
@@ -55,12 +69,14 @@ async function callsOf(
 
 describe('API calls per activity attempt (the rate limit factor k)', () => {
   const pages = RATE_LIMITED_ERR_MESSAGE_PAGES;
+  const logCalls = RATE_LIMITED_ACTION_LOG_CALLS;
   const k = RATE_LIMITED_CALLS_PER_ATTEMPT;
+  const capped = { errMessagePages: pages, actionLogCalls: logCalls };
 
-  it('k is the largest of the start (3) and a read with its capped ErrMessage lookup', () => {
+  it('k is the largest of the start (3) and a read with its capped ErrMessage and reasons lookups', () => {
     assert.equal(k, 3);
-    assert.equal(maxApiCallsPerAttempt(pages), 3);
-    assert.equal(maxApiCallsPerAttempt(ERR_MESSAGE_MAX_PAGES), 1 + ERR_MESSAGE_MAX_PAGES);
+    assert.equal(maxApiCallsPerAttempt(pages, logCalls), 3);
+    assert.equal(maxApiCallsPerAttempt(), 1 + ERR_MESSAGE_MAX_PAGES + ACTION_LOG_MAX_CALLS);
   });
 
   it('a failed start makes 3 calls: the status before, StartApsJob, the status after', async () => {
@@ -83,18 +99,24 @@ describe('API calls per activity attempt (the rate limit factor k)', () => {
     assert.equal(await callsOf(aps, () => acts.startApsJob(startInput)), 2);
   });
 
-  it('a read of a failed job makes 1 + the capped ErrMessage pages, in each activity that reads', async () => {
+  it('a read of a failed job makes 1 + the capped ErrMessage pages + the capped reasons calls, in each activity that reads', async () => {
     const wait = failedJobInBigRegion();
-    const waitActs = createActivities({ aps: wait, errMessagePages: pages });
-    assert.equal(await callsOf(wait, () => waitActs.waitForApsJob(waitInput)), 1 + pages);
+    const waitActs = createActivities({ aps: wait, ...capped });
+    assert.equal(await callsOf(wait, () => waitActs.waitForApsJob(waitInput)), 1 + pages + logCalls);
+    assert.deepEqual(
+      wait.actionLogInputs.map((i) => i.pageSize),
+      [100],
+      'one call, the largest page',
+    );
 
     const check = failedJobInBigRegion();
-    const checkActs = createActivities({ aps: check, errMessagePages: pages });
-    assert.equal(await callsOf(check, () => checkActs.checkApsJob(ref)), 1 + pages);
+    const checkActs = createActivities({ aps: check, ...capped });
+    assert.equal(await callsOf(check, () => checkActs.checkApsJob(ref)), 1 + pages + logCalls);
 
-    // A start attempt that resumes the wait of an earlier attempt (whose worker died) reads once.
+    // A start attempt that resumes the wait of an earlier attempt (whose worker died) reads once
+    // (the wait activity that follows reads the reasons).
     const resumed = failedJobInBigRegion();
-    const resumedActs = createActivities({ aps: resumed, errMessagePages: pages });
+    const resumedActs = createActivities({ aps: resumed, ...capped });
     const prior = {
       counters: {},
       startSent: true,
@@ -106,10 +128,13 @@ describe('API calls per activity attempt (the rate limit factor k)', () => {
     for (const aps of [wait, check, resumed]) assert.ok(aps.calls.length <= k);
   });
 
-  it('without the cap the lookup reads up to its default pages (the worker uses the cap under a limit)', async () => {
+  it('without the caps the lookups read up to their defaults (the worker uses the caps under a limit)', async () => {
     const aps = failedJobInBigRegion();
     const acts = createActivities({ aps });
-    assert.equal(await callsOf(aps, () => acts.waitForApsJob(waitInput)), 1 + ERR_MESSAGE_MAX_PAGES);
+    assert.equal(
+      await callsOf(aps, () => acts.waitForApsJob(waitInput)),
+      1 + ERR_MESSAGE_MAX_PAGES + ACTION_LOG_MAX_CALLS,
+    );
   });
 
   it('a suspend makes one call', async () => {

@@ -163,10 +163,13 @@ describe('runApsJob onJobFailure: restarts with backoff (real dev server, real w
     });
     const failure = await failureOf(handle);
     assert.equal(failure.type, 'ApsJobFailed');
-    assert.deepEqual(failure.details?.[0], {
-      status: 'Failed',
-      errMessage: 'The source endpoint is unreachable (emulated failure).',
-    });
+    const d = failure.details?.[0] as { actionLogs?: { context: string }[] } & Record<string, unknown>;
+    assert.equal(d.status, 'Failed');
+    assert.equal(d.errMessage, 'The source endpoint is unreachable (emulated failure).');
+    assert.deepEqual(
+      d.actionLogs?.map((l) => l.context),
+      ['The source endpoint is unreachable (emulated failure).'],
+    );
     assert.equal(stack.emulator.effectiveStarts(apsJobId), 1);
   });
 

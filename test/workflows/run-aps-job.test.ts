@@ -275,7 +275,22 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
     });
     const failure = await failureOf(handle);
     assert.equal(failure.type, 'ApsJobFailed');
-    assert.deepEqual(failure.details?.[0], { status: 'Failed', errMessage: 'Kafka topic not found' });
+    // The job's own ERROR line (one, from the emulator) and the console link come with ErrMessage.
+    const d = failure.details?.[0] as { actionLogs?: { context: string; time: string }[] } & Record<
+      string,
+      unknown
+    >;
+    assert.deepEqual(
+      { ...d, actionLogs: d.actionLogs?.map((l) => ({ ...l, time: typeof l.time })) },
+      {
+        status: 'Failed',
+        errMessage: 'Kafka topic not found',
+        actionLogs: [
+          { context: 'Kafka topic not found', stage: 'IncrementalSync', state: 'ERROR', time: 'string' },
+        ],
+        consoleUrl: 'https://adb.console.aliyun.com/adb/cn-hangzhou/mysql/cluster/amv-emulator/basicInfo',
+      },
+    );
     await maybeRecordHistory(handle, 'job-failed');
   });
 
