@@ -64,6 +64,8 @@ const scriptFields = {
   whenAlreadyRunning: whenAlreadyRunning.optional(),
   sourceInstanceId: z.string().min(1).max(128).optional(),
   destinationInstanceId: z.string().min(1).max(128).optional(),
+  delay: z.number().int().min(0).max(1_000_000_000).optional(),
+  subStatus: z.string().max(64).optional(),
 };
 
 /** A job script. */

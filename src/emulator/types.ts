@@ -68,6 +68,10 @@ export interface JobScript {
   sourceInstanceId?: string;
   /** Shown as DestinationEndpointInstanceID / DestinationInstanceID. */
   destinationInstanceId?: string;
+  /** Sync lag shown by DescribeApsJobs as `Delay` while the job runs (default 0). */
+  delay?: number;
+  /** Shown by DescribeApsJobs as `SubStatus` (default empty). */
+  subStatus?: string;
 }
 
 /** The script given to jobs created on first use (`autoCreateJobs`). */
