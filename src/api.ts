@@ -368,3 +368,125 @@ export const resumeUpdate = defineUpdate<SupervisorStatus, []>('resume');
 export function supervisorWorkflowId(regionId: string, apsJobId: string): string {
   return `aps-supervisor:${regionId}:${apsJobId}`;
 }
+
+/**
+ * Which jobs of a region the fleet reconciler looks after: exactly one of explicit job IDs, a name
+ * prefix, or a name pattern (a JavaScript regular expression, tested against the job name).
+ */
+export type FleetSelector = { jobIds: string[] } | { namePrefix: string } | { namePattern: string };
+
+/** What the reconciler does with matched jobs that have no supervisor. */
+export type FleetMode = 'report' | 'supervise';
+
+/** The supervisor settings the reconciler applies to the jobs it adopts. */
+export type FleetSupervisorSettings = Omit<SuperviseApsJobInput, 'regionId' | 'apsJobId' | 'carried'>;
+
+/** Input of {@link reconcileApsFleet}. */
+export interface ReconcileApsFleetInput {
+  /** Region, e.g. `cn-hangzhou`. */
+  regionId: string;
+  /** The jobs to look after. */
+  selector: FleetSelector;
+  /** `report` (default) only reports; `supervise` starts a supervisor for each matched job without one. */
+  mode?: FleetMode;
+  /** Settings of the supervisors it starts (defaults as for superviseApsJob). */
+  supervisor?: FleetSupervisorSettings;
+  /** In `supervise` mode, cancel the supervisors whose job no longer exists (default false: report only). */
+  endGone?: boolean;
+  /** Most supervisors started per run; more candidates continue as new (default 25, 1–500). */
+  maxAdoptionsPerRun?: number;
+  /** Bound of one activity attempt (default `2m`; the listing gets ten times that). */
+  activityTimeout?: DurationInput;
+  /** Set by the reconciler itself when it continues as new; never set it. */
+  carried?: FleetCarriedState;
+}
+
+/** What one reconciler run hands to the next when it continues as new. */
+export interface FleetCarriedState {
+  /** Runs so far (this one included). */
+  runs: number;
+  /** Supervisors started by earlier runs of this execution. */
+  adopted: number;
+  /** Their job IDs (the first {@link FLEET_LIST_LIMIT}). */
+  adoptedJobIds: string[];
+  /** When the first run began, ISO-8601. */
+  startedAt: string;
+}
+
+/** Most entries each list of a {@link FleetSummary} holds (the counts are exact). */
+export const FLEET_LIST_LIMIT = 100;
+
+/** A job the reconciler reports. */
+export interface FleetJobNote {
+  /** The job ID. */
+  apsJobId: string;
+  /** The job name. */
+  apsJobName?: string;
+  /** The raw status. */
+  status?: string;
+  /** The job's ErrMessage. */
+  errMessage?: string;
+}
+
+/** A supervisor whose job no longer exists in the region's listing. */
+export interface GoneSupervisor {
+  /** The job ID the supervisor watches. */
+  apsJobId: string;
+  /** The supervisor's workflow ID. */
+  workflowId: string;
+  /** True once this run cancelled it (`supervise` mode with `endGone`). */
+  ended: boolean;
+}
+
+/** Where a reconciler run is. */
+export type FleetPhase = 'validating' | 'listing' | 'adopting' | 'ending-gone' | 'done' | 'failed';
+
+/** The reconciler's result and the answer of its `fleetStatus` query. */
+export interface FleetSummary {
+  /** Region. */
+  regionId: string;
+  /** The mode of the run. */
+  mode: FleetMode;
+  /** The phase. */
+  phase: FleetPhase;
+  /** Jobs listed in the region (last listing). */
+  seen: number;
+  /** Of those, jobs the selector matches. */
+  matched: number;
+  /** Supervisors started (this execution, across continue-as-new). */
+  adopted: number;
+  /** Jobs of the region that are failed or stopped with no run or supervisor open, after this run. */
+  orphansFailed: number;
+  /** Open supervisors whose job is not in the listing. */
+  gone: number;
+  /** Matched jobs that already had a supervisor. */
+  alreadySupervised: number;
+  /** Matched jobs left alone because a runApsJob run is open for them. */
+  busy: number;
+  /** In `report` mode: matched jobs that `supervise` mode would adopt. */
+  wouldAdopt: number;
+  /** Job IDs adopted. */
+  adoptedJobIds: string[];
+  /** Job IDs `supervise` mode would adopt (report mode). */
+  wouldAdoptJobIds: string[];
+  /** The orphans. */
+  orphans: FleetJobNote[];
+  /** The gone supervisors. */
+  goneSupervisors: GoneSupervisor[];
+  /** Jobs whose adoption failed, with the error. */
+  errors: { apsJobId: string; code: string; message: string }[];
+  /** This run's number (1, then one more per continue-as-new). */
+  run: number;
+  /** When the execution began, ISO-8601. */
+  startedAt: string;
+  /** When it finished, ISO-8601. */
+  finishedAt?: string;
+}
+
+/** The reconciler's `fleetStatus` query. */
+export const fleetStatusQuery = defineQuery<FleetSummary>('fleetStatus');
+
+/** The ID of a region's reconciler schedule, and the prefix of the workflow IDs it starts. */
+export function fleetScheduleId(regionId: string): string {
+  return `aps-fleet:${regionId}`;
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The command-line front door: `aps-jobs worker | start | status | cancel | supervise | supervisor
- * | emulator | demo`.
+ * | jobs list | fleet reconcile | fleet status | emulator | demo`.
  * Errors are one clear line on stderr; exit 0 on success, 1 when a run failed or a call did not
  * go through, 2 on bad input or settings, or a start that clashes with a workflow already open.
  */
@@ -10,7 +10,17 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { jobWorkflowId } from './api';
-import type { JobTarget, OnStopAction, RunApsJobInput, SuperviseApsJobInput, SupervisorStatus } from './api';
+import type {
+  FleetMode,
+  FleetSelector,
+  FleetSupervisorSettings,
+  JobTarget,
+  OnStopAction,
+  ReconcileApsFleetInput,
+  RunApsJobInput,
+  SuperviseApsJobInput,
+  SupervisorStatus,
+} from './api';
 import {
   ConflictingRunError,
   OrchestratorConflictError,
@@ -28,11 +38,11 @@ import {
   supervisorStatus,
   type ConnectOverrides,
 } from './client';
-import { ConfigError, taskQueueFrom, regionFrom } from './config';
+import { alibabaConfigFrom, ConfigError, taskQueueFrom, regionFrom } from './config';
 import { followJobRun, formatFailureReasons, jobFailedDetailsOf } from './follow';
-import { normalizeSuperviseInput, validateCheckInterval } from './input';
+import { normalizeReconcileInput, normalizeSuperviseInput, validateCheckInterval } from './input';
 import { normalizeRunInput } from './input';
-import { InputValidationError } from './validation';
+import { describeValue, InputValidationError } from './validation';
 
 /** A failure that maps to an exit code and a one-line message. */
 export class CliError extends Error {
@@ -112,6 +122,53 @@ function readRules(value: string): unknown {
   } catch (err) {
     throw new CliError(`--retry-rules: expected a JSON array (or @file), ${(err as Error).message}`, 2);
   }
+}
+
+const SELECT_FORM = 'ids:<jobId>[,<jobId>…], prefix:<name prefix> or pattern:<regular expression>';
+
+/** `--select ids:a,b | prefix:x | pattern:re` as a selector (validated later, with the input). */
+export function parseSelectFlag(value: string | undefined): FleetSelector {
+  const m = /^(ids|prefix|pattern):(.*)$/s.exec(value ?? '');
+  if (!m) throw new InputValidationError('--select', SELECT_FORM, describeValue(value));
+  const [, kind, rest = ''] = m;
+  if (kind === 'ids')
+    return {
+      jobIds: rest
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    };
+  return kind === 'prefix' ? { namePrefix: rest } : { namePattern: rest };
+}
+
+/** The supervisor settings given on the command line (only those given). */
+function supervisorSettingsFrom(o: Record<string, string | undefined>): FleetSupervisorSettings {
+  const n = o.maxRestartsPerWindow;
+  const policy = {
+    ...(n !== undefined ? { maxPerWindow: (/^\d+$/.test(n) ? Number(n) : n) as number } : {}),
+    ...(o.window !== undefined ? { window: o.window } : {}),
+    ...(o.backoff !== undefined ? { initialInterval: o.backoff } : {}),
+  };
+  return {
+    ...(o.checkInterval !== undefined ? { checkInterval: o.checkInterval } : {}),
+    ...(o.pollInterval !== undefined ? { pollInterval: o.pollInterval } : {}),
+    ...(o.onCancel !== undefined ? { onCancel: o.onCancel as OnStopAction } : {}),
+    ...(Object.keys(policy).length > 0 ? { restartPolicy: policy } : {}),
+  };
+}
+
+/** The APS client of the CLI, from the same environment as the worker's. */
+async function cliApsApi() {
+  const a = alibabaConfigFrom(process.env);
+  const { createApsApi } = await import('./aps/client');
+  return createApsApi({
+    credentials: a.credentials,
+    endpoint: a.endpoint,
+    protocol: a.protocol,
+    endpointType: a.endpointType,
+    connectTimeoutMs: a.connectTimeoutMs,
+    readTimeoutMs: a.readTimeoutMs,
+  });
 }
 
 /** Builds the program; `run` parses argv and executes. */
@@ -397,6 +454,122 @@ export function buildProgram(): Command {
           { cancelled: true, apsJobId, regionId },
           `cancellation requested for the supervisor of ${apsJobId}`,
         );
+      });
+    });
+
+  const jobs = program.command('jobs').description("the region's APS jobs: list");
+  jobs
+    .command('list')
+    .description(
+      'list every job of the region (DescribeApsJobs, all pages) with the orchestration on it: none, run, supervisor or paused',
+    )
+    .addOption(regionOption())
+    .option(
+      '--status <list>',
+      'keep only these statuses or status classes, comma-separated (e.g. failed,stopped or Running)',
+    )
+    .action(async (o: { region?: string; status?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const regionId = regionFrom(o.region);
+      const aps = await cliApsApi();
+      const { filterByStatus, formatFleet, listFleet } = await import('./fleet');
+      await withClient(g, async (client) => {
+        const view = await listFleet(client, aps, regionId);
+        const shown = filterByStatus(view.jobs, (o.status ?? '').split(','));
+        const gone = view.goneSupervisors.map(
+          (s) => `supervisor ${s.workflowId} is open, but its job ${s.apsJobId} is not in the listing`,
+        );
+        print(
+          g,
+          { regionId, jobs: shown, goneSupervisors: view.goneSupervisors },
+          [formatFleet(shown), `${shown.length} of ${view.jobs.length} jobs`, ...gone].join('\n'),
+        );
+      });
+    });
+
+  const fleet = program.command('fleet').description("the region's reconciler: reconcile | status");
+  fleet
+    .command('reconcile')
+    .description(
+      "create or update the region's reconciler schedule (reconcileApsFleet): adopts matched jobs that have no supervisor",
+    )
+    .addOption(regionOption())
+    .option('--select <selector>', `the jobs to look after: ${SELECT_FORM}`)
+    .addOption(
+      new Option('--mode <mode>', 'report only, or start supervisors')
+        .choices(['report', 'supervise'])
+        .default('report'),
+    )
+    .option('--every <duration>', 'how often the schedule runs (1m to 7d)', '10m')
+    .option('--end-gone', 'in supervise mode, cancel supervisors whose job no longer exists')
+    .option('--max-adoptions <n>', 'most supervisors started per run (more continue as new)')
+    .option('--now', 'also run once now')
+    .option('--check-interval <duration>', "the supervisors' check interval")
+    .option('--poll-interval <duration>', "the supervisors' poll interval while starting a job")
+    .option('--max-restarts-per-window <n>', "the supervisors' restart budget")
+    .option('--window <duration>', "the supervisors' restart window")
+    .option('--backoff <duration>', "the supervisors' first backoff")
+    .addOption(
+      new Option('--on-cancel <action>', 'when a supervisor is cancelled').choices(['suspend', 'leave']),
+    )
+    .action(async (o: Record<string, string | boolean | undefined>, cmd: Command) => {
+      const g = globals(cmd);
+      const max = o.maxAdoptions as string | undefined;
+      const input: ReconcileApsFleetInput = {
+        regionId: regionFrom(o.region as string | undefined),
+        selector: parseSelectFlag(o.select as string | undefined),
+        mode: o.mode as FleetMode,
+        ...(o.endGone ? { endGone: true } : {}),
+        ...(max !== undefined
+          ? { maxAdoptionsPerRun: (/^\d+$/.test(max) ? Number(max) : max) as number }
+          : {}),
+        supervisor: supervisorSettingsFrom(o as Record<string, string | undefined>),
+      };
+      normalizeReconcileInput(input); // bad input exits 2 before any connection
+      const { upsertFleetSchedule } = await import('./fleet-schedule');
+      await withClient(g, async (client) => {
+        const r = await upsertFleetSchedule(client, input, {
+          taskQueue: g.taskQueue ?? taskQueueFrom(),
+          every: o.every as string,
+          runNow: o.now === true,
+        });
+        print(
+          g,
+          { ...r, input },
+          `schedule ${r.scheduleId} ${r.action}: every ${o.every as string}, mode ${input.mode}` +
+            `${r.nextRuns[0] ? `, next run ${r.nextRuns[0].toISOString()}` : ''}${o.now ? ' (and one now)' : ''}`,
+        );
+      });
+    });
+  fleet
+    .command('status')
+    .description("the region's reconciler schedule and its last result")
+    .addOption(regionOption())
+    .action(async (o: { region?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const regionId = regionFrom(o.region);
+      const { fleetScheduleStatus, formatFleetSummary } = await import('./fleet-schedule');
+      const { ScheduleNotFoundError } = await import('@temporalio/client');
+      await withClient(g, async (client) => {
+        const view = await fleetScheduleStatus(client, regionId).catch((err: unknown) => {
+          if (err instanceof ScheduleNotFoundError) {
+            throw new CliError(
+              `no fleet schedule for ${regionId}: create it with aps-jobs fleet reconcile --region ${regionId} --select …`,
+              1,
+            );
+          }
+          throw err;
+        });
+        const last = view.last;
+        const lines = [
+          `schedule ${view.scheduleId}${view.paused ? ' (paused)' : ''}, next run ${view.nextRuns[0]?.toISOString() ?? '-'}`,
+          last
+            ? `last run ${last.workflowId} started ${last.startedAt.toISOString()}: ${last.executionStatus}`
+            : 'no run yet',
+          ...(last?.summary ? [formatFleetSummary(last.summary)] : []),
+          ...(last?.failure ? [`failure: ${last.failure}`] : []),
+        ];
+        print(g, view, lines.join('\n'));
       });
     });
 

@@ -1,6 +1,7 @@
 /**
  * The package's public API: workflows' shared types, the client helpers, the activities and the
- * APS client for custom workers, the retry rules and the emulator.
+ * APS client for custom workers, the fleet view and the reconciler's schedule, the retry rules and
+ * the emulator.
  */
 export * from './api';
 export { normalizeRunInput, RUN_DEFAULTS, type NormalizedRunInput } from './input';
@@ -22,6 +23,19 @@ export {
   type JobRunView,
 } from './client';
 export { followJobRun, type FollowOutcome } from './follow';
+export {
+  listFleet,
+  listAllJobs,
+  orchestrationsIn,
+  FLEET_PAGE_SIZE,
+  type FleetEntry,
+  type FleetJob,
+  type FleetView,
+  type JobOrchestration,
+  type OrchestrationKind,
+} from './fleet';
+export { upsertFleetSchedule, fleetScheduleStatus, type FleetStatusView } from './fleet-schedule';
+export { normalizeReconcileInput, FLEET_DEFAULTS, type NormalizedReconcileInput } from './input';
 export { createActivities, type Activities, type ActivityDeps, type ActivityObservers } from './activities';
 export { createApsWorker, runWorkerFromEnv, type ApsWorkerOptions } from './run-worker';
 export * from './aps';

@@ -1,12 +1,16 @@
 /**
- * Validation of runApsJob's and superviseApsJob's inputs, shared by the workflows (first thing
+ * Validation of runApsJob's, superviseApsJob's and reconcileApsFleet's inputs, shared by the workflows (first thing
  * they do), the client helpers and the CLI (before anything is started). Pure: safe in workflow code.
  */
 import type { PollSchedule } from './activities/poll-schedule';
 import type {
+  FleetCarriedState,
+  FleetMode,
+  FleetSupervisorSettings,
   JobRestart,
   JobTarget,
   OnStopAction,
+  ReconcileApsFleetInput,
   RunApsJobInput,
   SuperviseApsJobInput,
   SupervisorCarriedState,
@@ -525,4 +529,211 @@ function validateCarried(value: unknown): SupervisorCarriedState {
     );
   }
   return obj as unknown as SupervisorCarriedState;
+}
+
+/** Defaults of reconcileApsFleet's optional fields. */
+export const FLEET_DEFAULTS = {
+  mode: 'report' as FleetMode,
+  endGone: false,
+  maxAdoptionsPerRun: 25,
+  activityTimeout: '2m',
+};
+
+/** Most job IDs an explicit selector may name. */
+export const FLEET_SELECTOR_MAX_IDS = 1000;
+/** Longest name prefix or pattern. */
+const FLEET_SELECTOR_MAX_TEXT = 256;
+
+/** A validated selector, ready to test job names and IDs. */
+export type NormalizedFleetSelector =
+  | { kind: 'jobIds'; jobIds: string[] }
+  | { kind: 'namePrefix'; namePrefix: string }
+  | { kind: 'namePattern'; namePattern: string };
+
+/** reconcileApsFleet's input with defaults applied. */
+export interface NormalizedReconcileInput {
+  /** Region. */
+  regionId: string;
+  /** The selector. */
+  selector: NormalizedFleetSelector;
+  /** The mode. */
+  mode: FleetMode;
+  /** The supervisor settings as given (validated). */
+  supervisor: FleetSupervisorSettings;
+  /** Cancel supervisors whose job is gone (supervise mode only). */
+  endGone: boolean;
+  /** Most supervisors started per run. */
+  maxAdoptionsPerRun: number;
+  /** Bound of one activity attempt, ms. */
+  activityTimeoutMs: number;
+  /** State from the previous run, when continued as new. */
+  carried?: FleetCarriedState;
+}
+
+const SELECTOR_FORM =
+  "exactly one of { jobIds: ['aps-…', …] }, { namePrefix: 'nightly-' } or { namePattern: '^kafka-.*' } " +
+  '(CLI: --select ids:aps-a,aps-b | prefix:nightly- | pattern:^kafka-)';
+
+/**
+ * Validates a fleet selector; throws {@link InputValidationError} naming `selector` or its field
+ * and the form that would do.
+ */
+export function normalizeFleetSelector(value: unknown, field = 'selector'): NormalizedFleetSelector {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InputValidationError(field, SELECTOR_FORM, describeValue(value));
+  }
+  const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined);
+  const [key] = keys;
+  if (keys.length !== 1 || (key !== 'jobIds' && key !== 'namePrefix' && key !== 'namePattern')) {
+    throw new InputValidationError(
+      field,
+      SELECTOR_FORM,
+      keys.length === 0 ? 'an empty selector' : `fields ${keys.join(', ')}`,
+    );
+  }
+  const given = (value as Record<string, unknown>)[key];
+  if (key === 'jobIds') {
+    if (!Array.isArray(given) || given.length === 0 || given.length > FLEET_SELECTOR_MAX_IDS) {
+      throw new InputValidationError(
+        `${field}.jobIds`,
+        `a list of 1 to ${FLEET_SELECTOR_MAX_IDS} APS job IDs, e.g. ['aps-bp1234567890']`,
+        describeValue(given),
+      );
+    }
+    const jobIds = given.map((id, i) => validateApsJobId(id, `${field}.jobIds[${i}]`));
+    return { kind: 'jobIds', jobIds: [...new Set(jobIds)] };
+  }
+  if (typeof given !== 'string' || given === '' || given.length > FLEET_SELECTOR_MAX_TEXT) {
+    throw new InputValidationError(
+      `${field}.${key}`,
+      key === 'namePrefix'
+        ? `a non-empty name prefix of at most ${FLEET_SELECTOR_MAX_TEXT} characters, e.g. 'nightly-'`
+        : `a non-empty regular expression of at most ${FLEET_SELECTOR_MAX_TEXT} characters, e.g. '^kafka-'`,
+      describeValue(given),
+    );
+  }
+  if (key === 'namePrefix') return { kind: 'namePrefix', namePrefix: given };
+  try {
+    new RegExp(given, 'u');
+  } catch (err) {
+    throw new InputValidationError(
+      `${field}.namePattern`,
+      `a valid JavaScript regular expression (${(err as Error).message.replace(/^Invalid regular expression: /, '')}); ` +
+        'escape special characters such as ( [ * + ? with a backslash, or use namePrefix',
+      describeValue(given),
+    );
+  }
+  return { kind: 'namePattern', namePattern: given };
+}
+
+/** Whether a selector picks a job (name patterns and prefixes test the name; a job without one has none). */
+export function selectorMatches(
+  selector: NormalizedFleetSelector,
+  job: { apsJobId: string; apsJobName?: string },
+): boolean {
+  switch (selector.kind) {
+    case 'jobIds':
+      return selector.jobIds.includes(job.apsJobId);
+    case 'namePrefix':
+      return job.apsJobName !== undefined && job.apsJobName.startsWith(selector.namePrefix);
+    case 'namePattern':
+      return job.apsJobName !== undefined && new RegExp(selector.namePattern, 'u').test(job.apsJobName);
+  }
+}
+
+const RECONCILE_FIELDS = [
+  'regionId',
+  'selector',
+  'mode',
+  'supervisor',
+  'endGone',
+  'maxAdoptionsPerRun',
+  'activityTimeout',
+  'carried',
+];
+
+/**
+ * Validates and normalizes reconcileApsFleet's input; throws {@link InputValidationError} naming
+ * the first bad field (`supervisor.checkInterval`, `selector.namePattern`, …).
+ */
+export function normalizeReconcileInput(input: unknown): NormalizedReconcileInput {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new InputValidationError(
+      'input',
+      "an object like { regionId, selector: { namePrefix: 'nightly-' }, mode: 'report' }",
+      describeValue(input),
+    );
+  }
+  const raw = input as Record<string, unknown> & Partial<ReconcileApsFleetInput>;
+  for (const key of Object.keys(raw)) {
+    if (!RECONCILE_FIELDS.includes(key)) {
+      throw new InputValidationError(key, `no such field (known: ${RECONCILE_FIELDS.join(', ')})`, 'a value');
+    }
+  }
+  const regionId = validateRegionId(raw.regionId);
+  const selector = normalizeFleetSelector(raw.selector);
+  const mode = validateEnum(raw.mode ?? FLEET_DEFAULTS.mode, 'mode', ['report', 'supervise'] as const);
+  const supervisor: unknown = raw.supervisor ?? {};
+  if (typeof supervisor !== 'object' || supervisor === null || Array.isArray(supervisor)) {
+    throw new InputValidationError(
+      'supervisor',
+      "an object of superviseApsJob settings, e.g. { checkInterval: '5m' }",
+      describeValue(supervisor),
+    );
+  }
+  for (const key of ['regionId', 'apsJobId', 'carried']) {
+    if ((supervisor as Record<string, unknown>)[key] !== undefined) {
+      throw new InputValidationError(
+        `supervisor.${key}`,
+        'nothing (the reconciler sets it for each job)',
+        'a value',
+      );
+    }
+  }
+  try {
+    // The settings are checked as the supervisors will check them, on a stand-in job.
+    normalizeSuperviseInput({ ...supervisor, regionId, apsJobId: 'aps-fleet-settings' });
+  } catch (err) {
+    if (err instanceof InputValidationError) {
+      throw new InputValidationError(`supervisor.${err.field}`, err.expected, err.got);
+    }
+    throw err;
+  }
+  if (raw.endGone !== undefined && typeof raw.endGone !== 'boolean') {
+    throw new InputValidationError('endGone', 'true or false', describeValue(raw.endGone));
+  }
+  const maxAdoptionsPerRun = validateInt(
+    raw.maxAdoptionsPerRun ?? FLEET_DEFAULTS.maxAdoptionsPerRun,
+    'maxAdoptionsPerRun',
+    1,
+    500,
+  );
+  const activityTimeoutMs = parseDuration(
+    raw.activityTimeout ?? FLEET_DEFAULTS.activityTimeout,
+    'activityTimeout',
+    { minMs: 1000, maxMs: 3_600_000 },
+  );
+  let carried: FleetCarriedState | undefined;
+  if (raw.carried !== undefined) {
+    const c = validateObject(raw.carried, 'carried', ['runs', 'adopted', 'adoptedJobIds', 'startedAt']);
+    validateInt(c.runs, 'carried.runs', 1, Number.MAX_SAFE_INTEGER);
+    validateInt(c.adopted, 'carried.adopted', 0, Number.MAX_SAFE_INTEGER);
+    if (!Array.isArray(c.adoptedJobIds)) {
+      throw new InputValidationError('carried.adoptedJobIds', 'an array', describeValue(c.adoptedJobIds));
+    }
+    if (typeof c.startedAt !== 'string') {
+      throw new InputValidationError('carried.startedAt', 'an ISO-8601 time', describeValue(c.startedAt));
+    }
+    carried = c as unknown as FleetCarriedState;
+  }
+  return {
+    regionId,
+    selector,
+    mode,
+    supervisor,
+    endGone: raw.endGone ?? FLEET_DEFAULTS.endGone,
+    maxAdoptionsPerRun,
+    activityTimeoutMs,
+    ...(carried ? { carried } : {}),
+  };
 }

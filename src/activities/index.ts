@@ -1,6 +1,6 @@
 /**
  * Activities over the {@link ApsApi}: an idempotent start, a one-read wait step, a one-read check,
- * and a suspend.
+ * a suspend, and the fleet reconciler's scan, adoption and ending of gone supervisors (`fleet.ts`).
  * Created by closure over their dependencies; they never read `process.env`.
  */
 import { activityInfo, CompleteAsyncError, Context, heartbeat, log } from '@temporalio/activity';
@@ -16,6 +16,7 @@ import { apiFailure, invalidInputFailure, notReadyFailure, toApsError } from './
 import { pollDelayMs, type PollSchedule } from './poll-schedule';
 import type { InProcessWaiter, WaitOutcome } from './waiter';
 import { ERR_MESSAGE_MAX_PAGES } from './call-budget';
+import { createFleetActivities, type FleetActivityDeps } from './fleet';
 
 export {
   InProcessWaiter,
@@ -34,6 +35,16 @@ export {
   RATE_LIMITED_ERR_MESSAGE_PAGES,
   maxApiCallsPerAttempt,
 } from './call-budget';
+export {
+  createFleetActivities,
+  type AdoptApsJobsInput,
+  type AdoptionOutcome,
+  type EndGoneSupervisorsInput,
+  type FleetActivities,
+  type FleetActivityDeps,
+  type ScanApsFleetInput,
+  type ScanApsFleetResult,
+} from './fleet';
 
 /** Longest delay between reads that a wait holds in process; longer ones go back to the server. */
 export const IN_PROCESS_MAX_DELAY_MS = 60_000;
@@ -63,6 +74,8 @@ export interface ActivityDeps {
   workerRules?: RetryRule[];
   /** Metric hooks. */
   observers?: ActivityObservers;
+  /** The Temporal client of the fleet activities (default: the worker's, from the activity context). */
+  temporal?: FleetActivityDeps['temporal'];
   /** Clock (tests). */
   now?: () => number;
   /** Jitter source (tests). */
@@ -916,6 +929,11 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   return {
+    ...createFleetActivities({
+      aps,
+      ...(deps.workerRules ? { workerRules: deps.workerRules } : {}),
+      ...(deps.temporal ? { temporal: deps.temporal } : {}),
+    }),
     /**
      * Starts the job unless it is already running. Reads the status first; after an ambiguous
      * failure reads it again and counts a running job as started. Never starts a job twice: an

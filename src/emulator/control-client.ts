@@ -115,6 +115,11 @@ export class EmulatorControl {
     return (await this.call<{ jobs: JobSnapshot[] }>('POST', '/jobs', scripts)).jobs;
   }
 
+  /** Deletes a job (calls naming it then answer InvalidInput). */
+  async removeJob(apsJobId: string): Promise<void> {
+    await this.call('DELETE', `/jobs/${encodeURIComponent(apsJobId)}`);
+  }
+
   /** Sets a job's status directly. */
   setJobStatus(apsJobId: string, status: string, errMessage?: string): Promise<JobSnapshot> {
     return this.call('POST', `/jobs/${encodeURIComponent(apsJobId)}/status`, { status, errMessage });

@@ -39,6 +39,7 @@ export const CONTROL_ROUTES = [
   'GET  /__emulator/requests?sinceSeq=&action=&apsJobId=&limit=',
   'GET  /__emulator/jobs',
   'GET  /__emulator/jobs/:id',
+  'DELETE /__emulator/jobs/:id',
   'POST /__emulator/jobs                  JobScript | JobScript[]',
   'POST /__emulator/jobs/:id/status       {status, errMessage?}',
   'POST /__emulator/faults                FaultSpec | FaultSpec[]',
@@ -228,7 +229,12 @@ async function route(
         return;
       }
       if (third === undefined) {
-        allow('GET');
+        allow('GET', 'DELETE');
+        if (method === 'DELETE') {
+          if (!state.removeJob(second)) throw new HttpError(404, 'NotFound', `No job ${second}.`);
+          sendJson(res, 200, { removed: 1 });
+          return;
+        }
         const job = state.jobs.get(second);
         if (!job) throw new HttpError(404, 'NotFound', `No job ${second}.`);
         sendJson(res, 200, job);

@@ -50,6 +50,8 @@ export interface RunningEmulator {
   addJob(script: JobScript): JobSnapshot;
   /** Sets a job's status directly (someone else suspended it, …). */
   setJobStatus(apsJobId: string, status: string, errMessage?: string): JobSnapshot;
+  /** Deletes a job (as a delete in the console would); false when there was none. */
+  removeJob(apsJobId: string): boolean;
   /** One job, or undefined. */
   job(apsJobId: string): JobSnapshot | undefined;
   /** Every job. */
@@ -143,6 +145,9 @@ class Emulator implements RunningEmulator {
   }
   setJobStatus(apsJobId: string, status: string, errMessage?: string): JobSnapshot {
     return this.core.setJobStatus(apsJobId, status, errMessage);
+  }
+  removeJob(apsJobId: string): boolean {
+    return this.core.removeJob(apsJobId);
   }
   job(apsJobId: string): JobSnapshot | undefined {
     return this.core.jobs.get(apsJobId);

@@ -230,6 +230,15 @@ export class JobStore {
     return { status: job.status, errMessage: job.errMessage };
   }
 
+  /**
+   * Deletes a job (someone deleted it in the console): calls naming it then answer `InvalidInput`,
+   * and `reset()` no longer brings it back. False when there was no such job.
+   */
+  remove(apsJobId: string): boolean {
+    this.scripts.delete(apsJobId);
+    return this.jobs.delete(apsJobId);
+  }
+
   /** Sets a status directly (someone else suspended the job, an operator fixed it, …). */
   setStatus(apsJobId: string, status: string, errMessage?: string): JobSnapshot | undefined {
     const job = this.jobs.get(apsJobId);

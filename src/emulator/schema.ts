@@ -75,6 +75,8 @@ const scriptFields = {
     )
     .max(1000)
     .optional(),
+  delay: z.number().int().min(0).max(1_000_000_000).optional(),
+  subStatus: z.string().max(64).optional(),
 };
 
 /** A job script. */

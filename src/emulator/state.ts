@@ -197,6 +197,11 @@ export class EmulatorState {
     return this.jobs.add(parseInput(jobScriptSchema, script, 'job script'));
   }
 
+  /** Deletes a job; false when there was no such job. */
+  removeJob(apsJobId: string): boolean {
+    return this.jobs.remove(apsJobId);
+  }
+
   /** Sets a job's status directly; throws when the job does not exist. */
   setJobStatus(apsJobId: string, status: string, errMessage?: string): JobSnapshot {
     const update = parseInput(statusUpdateSchema, { status, errMessage }, 'status update');

@@ -98,6 +98,10 @@ export interface JobScript {
    * ErrMessage. Every effective start also logs an INFO line.
    */
   actionLogs?: ScriptedActionLog[];
+  /** Sync lag shown by DescribeApsJobs as `Delay` while the job runs (default 0). */
+  delay?: number;
+  /** Shown by DescribeApsJobs as `SubStatus` (default empty). */
+  subStatus?: string;
 }
 
 /** The script given to jobs created on first use (`autoCreateJobs`). */
