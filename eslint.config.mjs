@@ -24,7 +24,13 @@ export default tseslint.config(
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, and activities
     // only as types (a value import would drag the cloud SDK into the bundle).
-    files: ['src/workflows/**/*.ts', 'src/retry/**/*.ts', 'test/support/workflows/**/*.ts'],
+    files: [
+      'src/workflows/**/*.ts',
+      'src/retry/**/*.ts',
+      'src/exports/workflows.ts',
+      'test/support/workflows/**/*.ts',
+      'examples/*/src/workflows.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
