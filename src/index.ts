@@ -40,6 +40,7 @@ export {
 export { followJobRun, type FollowOutcome } from './follow';
 export { createActivities, type Activities, type ActivityDeps, type ActivityObservers } from './activities';
 export {
+  apsApiFromEnv,
   createApsWorker,
   createInProcessWaiter,
   runWorkerFromEnv,

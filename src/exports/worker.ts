@@ -3,6 +3,7 @@
  * or a worker of the package's (`createApsWorker`, usually on its own `aps-jobs` task queue).
  */
 export {
+  apsApiFromEnv,
   createApsWorker,
   createInProcessWaiter,
   runWorkerFromEnv,
@@ -16,6 +17,7 @@ export type { CredentialsConfig } from '../config';
 export { validateRetryRules, type RetryRule, type RetryRuleInput } from '../retry';
 export { createMetricObservers, recordApiCall } from '../metrics';
 export { DEFAULT_TASK_QUEUE } from '../api';
+export { ConfigError } from '../config';
 
 /**
  * The module that holds the package's workflows (`runApsJob`, `superviseApsJob`): give it to
