@@ -19,7 +19,7 @@ import { mustRun, packPackage, ROOT } from '../support/package-build';
 const EXAMPLE = join(ROOT, 'examples', 'etl-pipeline');
 const REGION = 'cn-hangzhou';
 
-const started = Date.now();
+let started = Date.now();
 function say(line: string): void {
   process.stderr.write(`      [etl-example +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
 }
@@ -126,6 +126,7 @@ describe('examples/etl-pipeline end to end, installed from the packed package', 
 
   before(async function () {
     this.timeout(600_000);
+    started = Date.now();
     say('building and packing the package');
     const tarball = await packPackage();
     work = mkdtempSync(join(tmpdir(), 'aps-etl-example-'));
