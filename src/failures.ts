@@ -81,6 +81,29 @@ export function jobFailedDetails(err: unknown): JobFailedDetails | undefined {
 }
 
 /**
+ * The details of an `ApsJobFailed` failure found in an error's cause chain, or undefined when the
+ * chain holds none: a child `runApsJob` or `superviseApsJob` awaited in a workflow
+ * (`ChildWorkflowFailure`), a run awaited by a client (`WorkflowFailedError`), or an activity
+ * (`ActivityFailure`). Pure: safe in workflow code.
+ */
+export function apsJobFailureOf(err: unknown): JobFailedDetails | undefined {
+  let e: unknown = err;
+  // A short walk: the failure is at most a few causes down (workflow → activity → application).
+  for (let depth = 0; depth < 8 && e instanceof Error; depth++) {
+    if (e instanceof ApplicationFailure && e.type === FailureTypes.ApsJobFailed) {
+      const d = e.details?.[0] as Partial<JobFailedDetails> | undefined;
+      return {
+        status: typeof d?.status === 'string' ? d.status : 'Failed',
+        ...(typeof d?.errMessage === 'string' ? { errMessage: d.errMessage } : {}),
+        ...failureReasonsOf(d),
+      };
+    }
+    e = e.cause;
+  }
+  return undefined;
+}
+
+/**
  * Whether an activity failure means the deadline: the server timed the activity out, a retry
  * would have landed past its schedule-to-close, or the start activity refused to send after the
  * run's deadline. A final API error that merely arrives near the deadline is not one.

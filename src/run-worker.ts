@@ -20,6 +20,7 @@ import {
 import { checkCredentials, createApsApi, type ApsClientOptions } from './aps/client';
 import type { ApsApi } from './aps/types';
 import {
+  alibabaConfigFrom,
   ConfigError,
   heapFlagsFrom,
   type ApiRateLimits,
@@ -204,6 +205,23 @@ export function apsClientOptions(
     readTimeoutMs: a.readTimeoutMs,
     ...extra,
   };
+}
+
+/**
+ * The APS client as the package's worker configures it from the environment (`ALIBABA_CLOUD_*`,
+ * `ADB_*`; see the README's configuration table): for a worker of your own. Throws a
+ * {@link ConfigError} naming the variable when a value is unusable.
+ */
+export function apsApiFromEnv(env: NodeJS.ProcessEnv = process.env): ApsApi {
+  const a = alibabaConfigFrom(env);
+  return createApsApi({
+    credentials: a.credentials,
+    endpoint: a.endpoint,
+    protocol: a.protocol,
+    endpointType: a.endpointType,
+    connectTimeoutMs: a.connectTimeoutMs,
+    readTimeoutMs: a.readTimeoutMs,
+  });
 }
 
 /**
