@@ -159,16 +159,9 @@ function supervisorSettingsFrom(o: Record<string, string | undefined>): FleetSup
 
 /** The APS client of the CLI, from the same environment as the worker's. */
 async function cliApsApi() {
-  const a = alibabaConfigFrom(process.env);
+  const settings = alibabaConfigFrom(process.env);
   const { createApsApi } = await import('./aps/client');
-  return createApsApi({
-    credentials: a.credentials,
-    endpoint: a.endpoint,
-    protocol: a.protocol,
-    endpointType: a.endpointType,
-    connectTimeoutMs: a.connectTimeoutMs,
-    readTimeoutMs: a.readTimeoutMs,
-  });
+  return createApsApi(settings);
 }
 
 /** Builds the program; `run` parses argv and executes. */

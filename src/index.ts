@@ -4,54 +4,8 @@
  * the emulator. It loads the worker too; the subpaths (`adb-aps-temporal/client`, `/workflows`,
  * `/activities`, `/worker`, `/emulator`) load only their part.
  */
-export * from './api';
-export { normalizeRunInput, RUN_DEFAULTS, type NormalizedRunInput } from './input';
-export {
-  apsJobFailureOf,
-  failureReasonsOf,
-  type FailureReasons,
-  type JobFailedDetails,
-  type SuspendError,
-} from './failures';
-export { InputValidationError } from './validation';
-export {
-  connectClient,
-  startJobRun,
-  jobRunHandle,
-  describeJobRun,
-  hasWorkflowPoller,
-  noWorkerMessage,
-  cancelJobRun,
-  startSupervisor,
-  supervisorHandle,
-  supervisorStatus,
-  pauseSupervisor,
-  resumeSupervisor,
-  setSupervisorCheckInterval,
-  cancelSupervisor,
-  ConflictingRunError,
-  WorkflowNotFoundError,
-  OrchestratorConflictError,
-  INPUT_HASH_MEMO_KEY,
-  type ConnectOverrides,
-  type StartJobRunOptions,
-  type StartedJobRun,
-  type StartedSupervisor,
-  type JobRunView,
-} from './client';
-export { followJobRun, type FollowOutcome } from './follow';
-export {
-  listFleet,
-  listAllJobs,
-  orchestrationsIn,
-  FLEET_PAGE_SIZE,
-  type FleetEntry,
-  type FleetJob,
-  type FleetView,
-  type JobOrchestration,
-  type OrchestrationKind,
-} from './fleet';
-export { upsertFleetSchedule, fleetScheduleStatus, type FleetStatusView } from './fleet-schedule';
+// Everything of the client entry (shared types, run, supervisor and fleet helpers), then the rest.
+export * from './exports/client';
 export { normalizeReconcileInput, FLEET_DEFAULTS, type NormalizedReconcileInput } from './input';
 export { createActivities, type Activities, type ActivityDeps, type ActivityObservers } from './activities';
 export {

@@ -195,16 +195,8 @@ export function apsClientOptions(
   config: WorkerConfig,
   extra: Partial<ApsClientOptions> = {},
 ): ApsClientOptions {
-  const a = config.alibaba;
-  return {
-    credentials: a.credentials,
-    endpoint: a.endpoint,
-    protocol: a.protocol,
-    endpointType: a.endpointType,
-    connectTimeoutMs: a.connectTimeoutMs,
-    readTimeoutMs: a.readTimeoutMs,
-    ...extra,
-  };
+  // The Alibaba Cloud settings are the client's connection options, field for field.
+  return { ...config.alibaba, ...extra };
 }
 
 /**
@@ -213,15 +205,7 @@ export function apsClientOptions(
  * {@link ConfigError} naming the variable when a value is unusable.
  */
 export function apsApiFromEnv(env: NodeJS.ProcessEnv = process.env): ApsApi {
-  const a = alibabaConfigFrom(env);
-  return createApsApi({
-    credentials: a.credentials,
-    endpoint: a.endpoint,
-    protocol: a.protocol,
-    endpointType: a.endpointType,
-    connectTimeoutMs: a.connectTimeoutMs,
-    readTimeoutMs: a.readTimeoutMs,
-  });
+  return createApsApi(alibabaConfigFrom(env));
 }
 
 /**
