@@ -20,6 +20,7 @@ import {
 import { runApsJob } from '../src/workflows/run-aps-job';
 import { InputValidationError } from '../src/validation';
 import { testEnv } from './support/env';
+import { maybeRecordHistory } from './support/histories';
 import { eventually, startStack, type Stack } from './support/stack';
 
 const region = 'cn-hangzhou';
@@ -151,6 +152,7 @@ describe('client helpers (real dev server, real worker, emulator)', function () 
     assert.equal(stack.emulator.effectiveStarts(apsJobId), 1);
     assert.equal(stack.emulator.calls({ action: 'StartApsJob', apsJobId }), 1);
     assert.equal((await calls[0]!.handle.describe()).status.name, 'COMPLETED');
+    await maybeRecordHistory(calls[0]!.handle, 'await-run-update');
 
     // A run that fails answers too, with its phase; the result says why.
     const failing = newJobId();

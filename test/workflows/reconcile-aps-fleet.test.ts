@@ -19,6 +19,7 @@ import { orchestrationsIn } from '../../src/fleet';
 import { reconcileApsFleet } from '../../src/workflows/reconcile-aps-fleet';
 import { testEnv } from '../support/env';
 import { eventually, startStack, type Stack } from '../support/stack';
+import { maybeRecordHistory } from '../support/histories';
 
 const id = (): string => randomUUID().slice(0, 8);
 
@@ -172,6 +173,7 @@ describe('reconcileApsFleet', function () {
       ],
     });
     const s = await handle.result();
+    await maybeRecordHistory(handle, 'reconcile-fleet-supervise');
     assert.equal(s.phase, 'done');
     assert.equal(s.run, 2, 'two candidates at one per run: one continue-as-new');
     assert.equal(s.adopted, 2);
