@@ -16,6 +16,7 @@ import { apiFailure, invalidInputFailure, notReadyFailure, toApsError } from './
 import { pollDelayMs, type PollSchedule } from './poll-schedule';
 import type { InProcessWaiter, WaitOutcome } from './waiter';
 import { ERR_MESSAGE_MAX_PAGES } from './call-budget';
+import { createOrchestratorActivities } from './orchestrators';
 
 export {
   InProcessWaiter,
@@ -26,6 +27,12 @@ export {
   type WaiterStats,
 } from './waiter';
 export { pollDelayMs, type PollSchedule } from './poll-schedule';
+export {
+  WORKFLOW_STILL_OPEN,
+  type ClosedWorkflow,
+  type JobOrchestrators,
+  type OpenWorkflow,
+} from './orchestrators';
 export {
   ERR_MESSAGE_MAX_PAGES,
   RATE_LIMITED_CALLS_PER_ATTEMPT,
@@ -908,6 +915,7 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   return {
+    ...createOrchestratorActivities(),
     /**
      * Starts the job unless it is already running. Reads the status first; after an ambiguous
      * failure reads it again and counts a running job as started. Never starts a job twice: an

@@ -3,3 +3,4 @@
  */
 export { runApsJob } from './run-aps-job';
 export { superviseApsJob } from './supervise-aps-job';
+export { scheduledApsJobRun } from './scheduled-aps-job-run';
