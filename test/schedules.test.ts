@@ -30,6 +30,7 @@ import {
 import { InputValidationError } from '../src/validation';
 import { scheduledApsJobRun } from '../src/workflows/scheduled-aps-job-run';
 import { testEnv } from './support/env';
+import { runCli } from './support/cli';
 import { eventually, livePhase, startStack, type Stack } from './support/stack';
 
 const region = 'cn-hangzhou';
@@ -539,5 +540,106 @@ describe('schedules (real dev server, real worker, emulator)', function () {
     await deleteJobSchedule(client, created.scheduleId);
     const gone = await triggerJobSchedule(client, created.scheduleId).catch((e: unknown) => e);
     assert.ok(gone instanceof JobScheduleNotFoundError, String(gone));
+  });
+
+  it('CLI: schedule create, describe, trigger, backfill, pause, unpause, list, delete; bad flags exit 2 with one line naming the flag', async () => {
+    const apsJobId = batchJob(1);
+    const env = {
+      TEMPORAL_ADDRESS: testEnv().address,
+      TEMPORAL_TASK_QUEUE: stack.taskQueue,
+      ADB_REGION_ID: region,
+    };
+    const base = [
+      'schedule',
+      'create',
+      apsJobId,
+      '--target',
+      'completed',
+      '--poll-interval',
+      '1s',
+      '--cron',
+      '0 2 * * *',
+    ];
+    const bad: [string[], RegExp][] = [
+      [['--cron', '61 * * * *'], /^error: --cron: Invalid cron: the server refused "61 \* \* \* \*": .+/],
+      [['--timezone', 'Mars/Base'], /^error: --timezone: Invalid timezone: expected an IANA time zone/],
+      [['--catchup-window', '5s'], /^error: --catchup-window: Invalid catchupWindow: .*at least 10s/],
+      [['--poll-interval', 'often'], /^error: Invalid pollInterval: /],
+      [['--overlap', 'never'], /--overlap/],
+    ];
+    for (const [extra, message] of bad) {
+      const run = await runCli([...base, ...extra], env);
+      assert.equal(run.code, 2, `${extra.join(' ')}: ${run.stdout}${run.stderr}`);
+      assert.match(run.stderr, message);
+      if (extra[0] !== '--overlap') assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr);
+    }
+    const id = jobScheduleId(region, apsJobId);
+    schedules.push(id);
+    const created = await runCli([...base, '--timezone', 'Asia/Shanghai'], env);
+    assert.equal(created.code, 0, created.stderr);
+    const out = created.stdout.trim().split('\n');
+    assert.equal(out[0], `schedule ${id} created`);
+    assert.equal(out.length, 6);
+    assert.match(out[1] ?? '', /^next runs \d{4}-\d{2}-\d{2}T18:00:00\.000Z$/);
+    const again = await runCli([...base], env);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, new RegExp(`^error: schedule ${id} already exists`));
+
+    assert.equal((await runCli(['schedule', 'trigger', id], env)).code, 0);
+    await scheduleWhen(id, 'the triggered action done', (v) => v.recent[0]?.status === 'COMPLETED');
+    const text = await runCli(['schedule', 'describe', id], env);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^job +${apsJobId} in ${region}$`, 'm'));
+    assert.match(text.stdout, /^cron +0 2 \* \* \* \(Asia\/Shanghai\)$/m);
+    assert.match(text.stdout, /^overlap +skip, catchup window 1m$/m);
+    assert.equal(text.stdout.match(/T18:00:00\.000Z$/gm)?.length, 5);
+    assert.match(
+      text.stdout,
+      new RegExp(
+        `^recent +\\S+ COMPLETED started aps-scheduled:${region}:${apsJobId}-\\S+ \\(job run \\S+\\)$`,
+        'm',
+      ),
+    );
+
+    // One 02:00 Shanghai time (18:00 UTC) in the window: one action.
+    const day = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+    const from = new Date(day - 2 * 86_400_000).toISOString();
+    const to = new Date(day - 86_400_000).toISOString();
+    const badFrom = await runCli(['schedule', 'backfill', id, '--from', 'last week', '--to', to], env);
+    assert.equal(badFrom.code, 2);
+    assert.match(badFrom.stderr, /^error: --from: Invalid from: expected an ISO-8601 time/);
+    const backfill = await runCli(['schedule', 'backfill', id, '--from', from, '--to', to], env);
+    assert.equal(backfill.code, 0, backfill.stderr);
+    const v = await scheduleWhen(
+      id,
+      'the backfilled action done',
+      (x) => x.recent.length === 2 && x.recent.every((r) => r.status === 'COMPLETED'),
+    );
+    assert.ok(
+      v.recent.some(
+        (r) => r.scheduledAt.toISOString() === new Date(day - 2 * 86_400_000 + 18 * 3_600_000).toISOString(),
+      ),
+      JSON.stringify(v.recent),
+    );
+    assert.equal(stack.emulator.effectiveStarts(apsJobId), 2);
+
+    assert.equal((await runCli(['schedule', 'pause', id, '--note', 'maintenance'], env)).code, 0);
+    const paused = await runCli(['schedule', 'describe', id, '--json'], env);
+    assert.equal((JSON.parse(paused.stdout) as { paused: boolean; note: string }).paused, true);
+    assert.match(
+      (await runCli(['schedule', 'describe', id], env)).stdout,
+      new RegExp(`^schedule +${id} \\(paused: maintenance\\)$`, 'm'),
+    );
+    assert.equal((await runCli(['schedule', 'unpause', id], env)).code, 0);
+    const list = await runCli(['schedule', 'list', '--json'], env);
+    const entry = (JSON.parse(list.stdout) as { scheduleId: string; paused: boolean }[]).find(
+      (s) => s.scheduleId === id,
+    );
+    assert.equal(entry?.paused, false);
+
+    assert.equal((await runCli(['schedule', 'delete', id], env)).code, 0);
+    const gone = await runCli(['schedule', 'describe', id], env);
+    assert.equal(gone.code, 1);
+    assert.equal(gone.stderr, `error: no job schedule ${id} (aps-jobs schedule list shows them)\n`);
   });
 });
