@@ -21,6 +21,7 @@ export {
   type StartedJobRun,
   type JobRunView,
 } from './client';
+export * from './schedules';
 export { followJobRun, type FollowOutcome } from './follow';
 export { createActivities, type Activities, type ActivityDeps, type ActivityObservers } from './activities';
 export { createApsWorker, runWorkerFromEnv, type ApsWorkerOptions } from './run-worker';
