@@ -210,6 +210,9 @@ export const ApsPhaseKey = defineSearchAttributeKey('ApsPhase', SearchAttributeT
 /** All search attributes the workflows use (register them on the server). */
 export const SEARCH_ATTRIBUTES = [ApsJobIdKey, ApsRegionKey, ApsPhaseKey];
 
+/** Memo key under which the client records the hash of the input a workflow was started with. */
+export const INPUT_HASH_MEMO_KEY = 'apsInputHash';
+
 /** The deterministic workflow ID of a job: one job, one workflow. */
 export function jobWorkflowId(regionId: string, apsJobId: string): string {
   return `aps-job:${regionId}:${apsJobId}`;
@@ -489,4 +492,80 @@ export const fleetStatusQuery = defineQuery<FleetSummary>('fleetStatus');
 /** The ID of a region's reconciler schedule, and the prefix of the workflow IDs it starts. */
 export function fleetScheduleId(regionId: string): string {
   return `aps-fleet:${regionId}`;
+}
+
+/**
+ * What a scheduled action does when the job's run is already open (a manual run, or the run of an
+ * earlier action): the schedule's own overlap policy between its actions, and the same rule
+ * applied by {@link scheduledApsJobRun} to a run the schedule did not start.
+ */
+export type ScheduleOverlap = 'skip' | 'buffer-one' | 'cancel-other' | 'allow-all';
+
+/** The overlap policies, in the order the CLI lists them. */
+export const SCHEDULE_OVERLAPS: readonly ScheduleOverlap[] = [
+  'skip',
+  'buffer-one',
+  'cancel-other',
+  'allow-all',
+];
+
+/** Input of scheduledApsJobRun: the job's run input, and how to treat a run already open. */
+export interface ScheduledApsJobRunInput {
+  /** The run to start (runApsJob's input). */
+  run: RunApsJobInput;
+  /** What to do when the job's run is open (default `skip`). */
+  overlap?: ScheduleOverlap;
+  /**
+   * The input hash the client helpers keep in a run's memo (computed by the client when the
+   * schedule is created), so that a manual start with the same input joins the scheduled run.
+   */
+  inputHash?: string;
+}
+
+/** What one scheduled action did. */
+export type ScheduledRunAction =
+  /** It started the job's run and waited for it. */
+  | 'started'
+  /** It found the job's run open and waited for that run instead (`allow-all`). */
+  | 'joined'
+  /** It found the job's run open and did nothing (`skip`). */
+  | 'skipped';
+
+/** Result of scheduledApsJobRun. */
+export interface ScheduledApsJobRunResult {
+  /** What the action did. */
+  action: ScheduledRunAction;
+  /** The job's run (`aps-job:<region>:<jobId>`). */
+  workflowId: string;
+  /** The run started, joined or skipped. */
+  runId: string;
+  /** Why the action did not start the run itself. */
+  reason?: string;
+  /** Runs of the job that were open and waited for (`buffer-one`) or cancelled (`cancel-other`) first. */
+  waitedFor?: { runId: string; status: string; cancelled: boolean }[];
+  /** The run's result (`started`), or how the joined run closed (`joined`). */
+  result?: RunApsJobResult;
+  /** Temporal's status of a joined run when it closed. */
+  joinedStatus?: string;
+}
+
+/** Failure types of scheduledApsJobRun besides those of the run itself. */
+export const ScheduledRunFailureTypes = {
+  /** The job's supervisor is open: a scheduled action never starts a run beside it. */
+  OrchestratorConflict: 'OrchestratorConflict',
+  /** The run a `allow-all` action joined did not complete (failed, cancelled, terminated, timed out). */
+  JoinedRunNotCompleted: 'JoinedRunNotCompleted',
+} as const;
+
+/** The default schedule ID of a job: one schedule per job unless the caller names another. */
+export function jobScheduleId(regionId: string, apsJobId: string): string {
+  return `aps-schedule:${regionId}:${apsJobId}`;
+}
+
+/**
+ * The workflow ID prefix of a schedule's actions (the server appends the scheduled time); the
+ * job's run itself keeps {@link jobWorkflowId}.
+ */
+export function scheduledWorkflowId(regionId: string, apsJobId: string): string {
+  return `aps-scheduled:${regionId}:${apsJobId}`;
 }

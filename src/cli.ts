@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The command-line front door: `aps-jobs worker | start | status | cancel | supervise | supervisor
- * | jobs list | fleet reconcile | fleet status | emulator | demo`.
+ * | jobs list | fleet reconcile | fleet status | schedule | emulator | demo`.
  * Errors are one clear line on stderr; exit 0 on success, 1 when a run failed or a call did not
  * go through, 2 on bad input or settings, or a start that clashes with a workflow already open.
  */
@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { jobWorkflowId } from './api';
+import { jobWorkflowId, SCHEDULE_OVERLAPS, type ScheduleOverlap } from './api';
 import type {
   FleetMode,
   FleetSelector,
@@ -38,11 +38,27 @@ import {
   supervisorStatus,
   type ConnectOverrides,
 } from './client';
+import {
+  JobScheduleNotFoundError,
+  ScheduleExistsError,
+  ScheduleSpecError,
+  backfillJobSchedule,
+  createJobSchedule,
+  deleteJobSchedule,
+  describeJobSchedule,
+  listJobSchedules,
+  normalizeJobSchedule,
+  parseIsoTime,
+  pauseJobSchedule,
+  triggerJobSchedule,
+  unpauseJobSchedule,
+  type CreateJobScheduleInput,
+} from './schedules';
 import { alibabaConfigFrom, ConfigError, taskQueueFrom, regionFrom } from './config';
 import { followJobRun, formatFailureReasons, jobFailedDetailsOf } from './follow';
 import { normalizeReconcileInput, normalizeSuperviseInput, validateCheckInterval } from './input';
 import { normalizeRunInput } from './input';
-import { describeValue, InputValidationError } from './validation';
+import { describeValue, formatMs, InputValidationError } from './validation';
 
 /** A failure that maps to an exit code and a one-line message. */
 export class CliError extends Error {
@@ -164,6 +180,83 @@ async function cliApsApi() {
   return createApsApi(settings);
 }
 
+/** The options of a run (runApsJob's input), shared by `start` and `schedule create`. */
+function addRunOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--target <state>', 'state to reach').choices(['running', 'completed']).default('running'),
+    )
+    .option(
+      '--poll-interval <duration>',
+      'how often to read the job status (adaptive: the first delay)',
+      '30s',
+    )
+    .option(
+      '--poll-max <duration>',
+      'make the interval adaptive: it grows from --poll-interval by --poll-coefficient per read up to this',
+    )
+    .option('--poll-coefficient <n>', 'growth per read of an adaptive interval (with --poll-max)', '1.25')
+    .option('--timeout <duration>', 'deadline from the start', '24h')
+    .addOption(
+      new Option('--on-cancel <action>', 'on cancellation').choices(['suspend', 'leave']).default('leave'),
+    )
+    .addOption(
+      new Option('--on-timeout <action>', 'at the deadline').choices(['suspend', 'leave']).default('leave'),
+    )
+    .option('--retry-rules <json|@file>', 'retry rules placed before the defaults (JSON array)');
+}
+
+/** runApsJob's input from the options of {@link addRunOptions}. */
+function runInputFrom(apsJobId: string, o: Record<string, string | boolean | undefined>): RunApsJobInput {
+  return {
+    regionId: regionFrom(o.region as string | undefined),
+    apsJobId,
+    target: o.target as JobTarget,
+    pollInterval:
+      o.pollMax !== undefined
+        ? {
+            initial: o.pollInterval as string,
+            max: o.pollMax as string,
+            coefficient: Number(o.pollCoefficient),
+          }
+        : (o.pollInterval as string),
+    timeout: o.timeout as string,
+    onCancel: o.onCancel as OnStopAction,
+    onTimeout: o.onTimeout as OnStopAction,
+    ...(o.retryRules
+      ? { retryRules: readRules(o.retryRules as string) as RunApsJobInput['retryRules'] }
+      : {}),
+  };
+}
+
+/** The CLI flags of a schedule's own fields, for error lines that name what to fix. */
+const SCHEDULE_FLAGS: Record<string, string> = {
+  cron: '--cron',
+  timezone: '--timezone',
+  overlap: '--overlap',
+  catchupWindow: '--catchup-window',
+  scheduleId: '--id',
+  from: '--from',
+  to: '--to',
+};
+
+/** Runs `fn`; a bad schedule field becomes one error line that starts with its flag (exit 2). */
+function withFlagNames<T>(fn: () => T): T {
+  const named = (err: unknown): never => {
+    const field =
+      err instanceof InputValidationError ? err.field : err instanceof ScheduleSpecError ? 'cron' : undefined;
+    const flag = field !== undefined ? SCHEDULE_FLAGS[field] : undefined;
+    if (flag && err instanceof Error) throw new CliError(`${flag}: ${err.message}`, 2);
+    throw err;
+  };
+  try {
+    const r = fn();
+    return (r instanceof Promise ? r.catch(named) : r) as T;
+  } catch (err) {
+    return named(err);
+  }
+}
+
 /** Builds the program; `run` parses argv and executes. */
 export function buildProgram(): Command {
   const program = new Command('aps-jobs')
@@ -190,54 +283,17 @@ export function buildProgram(): Command {
       }, 'aps-jobs worker');
     });
 
-  program
-    .command('start')
-    .description("start the job's workflow, or join the one already open for that job with the same input")
-    .argument('<apsJobId>', 'the APS job ID, e.g. aps-bp1234567890')
-    .addOption(regionOption())
-    .addOption(
-      new Option('--target <state>', 'state to reach').choices(['running', 'completed']).default('running'),
-    )
-    .option(
-      '--poll-interval <duration>',
-      'how often to read the job status (adaptive: the first delay)',
-      '30s',
-    )
-    .option(
-      '--poll-max <duration>',
-      'make the interval adaptive: it grows from --poll-interval by --poll-coefficient per read up to this',
-    )
-    .option('--poll-coefficient <n>', 'growth per read of an adaptive interval (with --poll-max)', '1.25')
-    .option('--timeout <duration>', 'deadline from the start', '24h')
-    .addOption(
-      new Option('--on-cancel <action>', 'on cancellation').choices(['suspend', 'leave']).default('leave'),
-    )
-    .addOption(
-      new Option('--on-timeout <action>', 'at the deadline').choices(['suspend', 'leave']).default('leave'),
-    )
-    .option('--retry-rules <json|@file>', 'retry rules placed before the defaults (JSON array)')
+  addRunOptions(
+    program
+      .command('start')
+      .description("start the job's workflow, or join the one already open for that job with the same input")
+      .argument('<apsJobId>', 'the APS job ID, e.g. aps-bp1234567890')
+      .addOption(regionOption()),
+  )
     .option('--wait', 'follow the run with live progress until it ends')
     .action(async (apsJobId: string, o: Record<string, string | boolean | undefined>, cmd: Command) => {
       const g = globals(cmd);
-      const input: RunApsJobInput = {
-        regionId: regionFrom(o.region as string | undefined),
-        apsJobId,
-        target: o.target as JobTarget,
-        pollInterval:
-          o.pollMax !== undefined
-            ? {
-                initial: o.pollInterval as string,
-                max: o.pollMax as string,
-                coefficient: Number(o.pollCoefficient),
-              }
-            : (o.pollInterval as string),
-        timeout: o.timeout as string,
-        onCancel: o.onCancel as OnStopAction,
-        onTimeout: o.onTimeout as OnStopAction,
-        ...(o.retryRules
-          ? { retryRules: readRules(o.retryRules as string) as RunApsJobInput['retryRules'] }
-          : {}),
-      };
+      const input = runInputFrom(apsJobId, o);
       // Bad input is exit 2 before any connection, whether or not Temporal is reachable.
       normalizeRunInput(input);
       await withClient(g, async (client) => {
@@ -566,6 +622,186 @@ export function buildProgram(): Command {
       });
     });
 
+  const schedule = program
+    .command('schedule')
+    .description(
+      "schedules of a job's runs: create | list | describe | pause | unpause | trigger | backfill | delete",
+    );
+  addRunOptions(
+    schedule
+      .command('create')
+      .description(
+        "create a schedule that starts the job's run at each cron time (one run per job: see --overlap)",
+      )
+      .argument('<apsJobId>', 'the APS job ID, e.g. aps-bp1234567890')
+      .addOption(regionOption())
+      .requiredOption(
+        '--cron <expression>',
+        "when, e.g. '0 2 * * *' (minute hour day-of-month month day-of-week)",
+      ),
+  )
+    .option('--timezone <iana>', 'time zone of the cron expression, e.g. Asia/Shanghai (default UTC)')
+    .addOption(
+      new Option('--overlap <policy>', "what an action does when the job's run is open")
+        .choices([...SCHEDULE_OVERLAPS])
+        .default('skip'),
+    )
+    .option('--catchup-window <duration>', 'how late a missed action is still taken (at least 10s)', '1m')
+    .option('--id <scheduleId>', 'the schedule ID (default aps-schedule:<region>:<apsJobId>)')
+    .option('--paused', 'create it paused')
+    .option('--note <text>', 'a note kept with the schedule')
+    .action(async (apsJobId: string, o: Record<string, string | boolean | undefined>, cmd: Command) => {
+      const g = globals(cmd);
+      const input: CreateJobScheduleInput = {
+        run: runInputFrom(apsJobId, o),
+        cron: o.cron as string,
+        ...(o.timezone !== undefined ? { timezone: o.timezone as string } : {}),
+        overlap: o.overlap as ScheduleOverlap,
+        catchupWindow: o.catchupWindow as string,
+        ...(o.id !== undefined ? { scheduleId: o.id as string } : {}),
+        ...(o.paused ? { paused: true } : {}),
+        ...(o.note !== undefined ? { note: o.note as string } : {}),
+      };
+      withFlagNames(() => normalizeJobSchedule(input)); // bad input exits 2 before any connection
+      await withClient(g, async (client) => {
+        const created = await withFlagNames(() =>
+          createJobSchedule(client, input, { taskQueue: g.taskQueue ?? taskQueueFrom() }),
+        );
+        print(
+          g,
+          created,
+          [
+            `schedule ${created.scheduleId} created${input.paused ? ' (paused)' : ''}`,
+            ...created.nextRuns.map((t, i) => `${i === 0 ? 'next runs ' : '          '}${t.toISOString()}`),
+          ].join('\n'),
+        );
+      });
+    });
+
+  schedule
+    .command('list')
+    .description('list the job schedules')
+    .action(async (_o: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      await withClient(g, async (client) => {
+        const list = await listJobSchedules(client);
+        const lines = list.map((s) => {
+          const m = s.schedule;
+          return [
+            s.scheduleId,
+            m ? `${m.cron}${m.timezone ? ` (${m.timezone})` : ''}` : '-',
+            m ? `overlap ${m.overlap}` : '-',
+            s.paused ? 'paused' : `next ${s.nextRun?.toISOString() ?? '-'}`,
+          ].join('  ');
+        });
+        print(g, list, lines.length > 0 ? lines.join('\n') : 'no job schedules');
+      });
+    });
+
+  schedule
+    .command('describe')
+    .description(
+      'show a schedule: cron, overlap, state, the next 5 runs and the recent actions with their outcome',
+    )
+    .argument('<scheduleId>', 'the schedule ID, e.g. aps-schedule:cn-hangzhou:aps-bp1234567890')
+    .action(async (scheduleId: string, _o: unknown, cmd: Command) => {
+      const g = globals(cmd);
+      await withClient(g, async (client) => {
+        const v = await describeJobSchedule(client, scheduleId);
+        const m = v.schedule;
+        const lines = [
+          `schedule   ${v.scheduleId}${v.paused ? ` (paused${v.note ? `: ${v.note}` : ''})` : ''}`,
+          `job        ${m ? `${m.apsJobId} in ${m.regionId}` : '-'}`,
+          `cron       ${m ? `${m.cron} (${m.timezone ?? 'UTC'})` : '-'}`,
+          `overlap    ${m?.overlap ?? '-'}, catchup window ${formatMs(v.catchupWindowMs)}`,
+          `actions    ${v.actionsTaken} taken, ${v.skippedOverlap} skipped by the schedule (overlap), ` +
+            `${v.missedCatchupWindow} missed (catchup window)`,
+          ...(v.nextRuns.length > 0
+            ? v.nextRuns.map((t, i) => `${i === 0 ? 'next runs' : '         '}  ${t.toISOString()}`)
+            : ['next runs  -']),
+          ...(v.recent.length > 0
+            ? v.recent.map(
+                (r, i) =>
+                  `${i === 0 ? 'recent   ' : '         '}  ${r.scheduledAt.toISOString()} ${r.status}` +
+                  `${r.action ? ` ${r.action}` : ''} ${r.workflowId}` +
+                  `${r.jobRunId ? ` (job run ${r.jobRunId})` : ''}${r.reason ? `: ${r.reason}` : ''}`,
+              )
+            : ['recent     -']),
+        ];
+        print(g, v, lines.join('\n'));
+      });
+    });
+
+  const scheduleCommand = (
+    name: string,
+    description: string,
+    act: (client: Client, scheduleId: string, o: { note?: string }) => Promise<unknown>,
+    done: string,
+    withNote = false,
+  ) => {
+    const c = schedule
+      .command(name)
+      .description(description)
+      .argument('<scheduleId>', 'the schedule ID, e.g. aps-schedule:cn-hangzhou:aps-bp1234567890');
+    if (withNote) c.option('--note <text>', 'why (kept with the schedule)');
+    c.action(async (scheduleId: string, o: { note?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      await withClient(g, async (client) => {
+        await act(client, scheduleId, o);
+        print(g, { ok: true, scheduleId }, `${done} ${scheduleId}`);
+      });
+    });
+  };
+  scheduleCommand(
+    'pause',
+    'pause the schedule (no actions until unpaused)',
+    (c, id, o) => pauseJobSchedule(c, id, o.note),
+    'paused',
+    true,
+  );
+  scheduleCommand(
+    'unpause',
+    'unpause the schedule',
+    (c, id, o) => unpauseJobSchedule(c, id, o.note),
+    'unpaused',
+    true,
+  );
+  scheduleCommand(
+    'trigger',
+    "take one action now, under the schedule's overlap policy",
+    (c, id) => triggerJobSchedule(c, id),
+    'triggered',
+  );
+  scheduleCommand(
+    'delete',
+    'delete the schedule (open actions and the runs they started go on)',
+    (c, id) => deleteJobSchedule(c, id),
+    'deleted',
+  );
+
+  schedule
+    .command('backfill')
+    .description('take the actions the schedule would have taken between two times, under its overlap policy')
+    .argument('<scheduleId>', 'the schedule ID, e.g. aps-schedule:cn-hangzhou:aps-bp1234567890')
+    .requiredOption(
+      '--from <time>',
+      'start, ISO-8601 (e.g. 2025-01-31T00:00:00Z or 2025-01-31T08:00:00+08:00)',
+    )
+    .requiredOption('--to <time>', 'end, ISO-8601')
+    .action(async (scheduleId: string, o: { from: string; to: string }, cmd: Command) => {
+      const g = globals(cmd);
+      const from = withFlagNames(() => parseIsoTime(o.from, 'from'));
+      const to = withFlagNames(() => parseIsoTime(o.to, 'to'));
+      await withClient(g, async (client) => {
+        const r = await withFlagNames(() => backfillJobSchedule(client, scheduleId, { from, to }));
+        print(
+          g,
+          { scheduleId, from: r.from, to: r.to },
+          `backfill of ${scheduleId} from ${r.from.toISOString()} to ${r.to.toISOString()} requested`,
+        );
+      });
+    });
+
   program
     .command('emulator')
     .description('run the local APS emulator (signature-verifying, scriptable)')
@@ -611,8 +847,14 @@ function describeError(err: unknown): { message: string; code: number } {
   if (err instanceof InputValidationError || err instanceof ConfigError)
     return { message: err.message, code: 2 };
   // The caller asked for something that clashes with what is open: fix the request, not a retry.
-  if (err instanceof ConflictingRunError || err instanceof OrchestratorConflictError)
+  if (
+    err instanceof ConflictingRunError ||
+    err instanceof OrchestratorConflictError ||
+    err instanceof ScheduleExistsError ||
+    err instanceof ScheduleSpecError
+  )
     return { message: err.message, code: 2 };
+  if (err instanceof JobScheduleNotFoundError) return { message: err.message, code: 1 };
   if (err instanceof WorkflowNotFoundError) {
     return { message: 'no run found for that job (check --region and the job ID)', code: 1 };
   }

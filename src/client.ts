@@ -4,7 +4,6 @@
  * caller with the same input joins the open workflow, and a caller with different input, or with
  * the other kind of workflow open for the job, is refused.
  */
-import { createHash } from 'node:crypto';
 import {
   Client,
   Connection,
@@ -18,6 +17,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { ApplicationFailure, defaultPayloadConverter, type SearchAttributePair } from '@temporalio/common';
 import {
   FailureTypes,
+  INPUT_HASH_MEMO_KEY,
   ApsJobIdKey,
   ApsPhaseKey,
   ApsRegionKey,
@@ -38,9 +38,9 @@ import {
   type SuperviseApsJobInput,
   type SupervisorStatus,
 } from './api';
+import { INPUT_HASH_VERSION, inputHash, isUnregisteredSearchAttribute } from './client-support';
 import { failureReasonsOf, type JobFailedDetails } from './failures';
 import { normalizeRunInput, normalizeSuperviseInput, validateCheckInterval } from './input';
-import { validateRetryRules } from './retry';
 import { describeValue, InputValidationError, validateApsJobId, validateRegionId } from './validation';
 import { runApsJob } from './workflows/run-aps-job';
 import { superviseApsJob } from './workflows/supervise-aps-job';
@@ -67,12 +67,7 @@ export async function connectClient(overrides: ConnectOverrides = {}): Promise<C
   return new Client({ connection, namespace: overrides.namespace ?? config.namespace ?? 'default' });
 }
 
-/** Memo key under which the client records the hash of the input a workflow was started with. */
-export const INPUT_HASH_MEMO_KEY = 'apsInputHash';
-
-// The version names the normalization: a release that changes what two inputs count as equal
-// bumps it, so that it joins (rather than refuses) runs hashed the old way.
-const INPUT_HASH_VERSION = 'v1';
+export { INPUT_HASH_MEMO_KEY };
 
 /** A start found the job's workflow open with different input, and did not join it. */
 export class ConflictingRunError extends Error {
@@ -112,34 +107,6 @@ export class OrchestratorConflictError extends Error {
         `over the job; ${otherKind === 'run' ? 'cancel' : 'stop'} it (${stopCommand}) or wait for it to end`,
     );
   }
-}
-
-/** JSON with sorted keys and no undefined fields: equal values give equal text. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) {
-    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  }
-  if (value !== null && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    const fields = Object.keys(obj)
-      .filter((k) => obj[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`);
-    return `{${fields.join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/**
- * Hash of a normalized input. Retry rules are normalized too, so that `'1s'` and `1000` inside a
- * rule also count as equal.
- */
-function inputHash(workflowType: string, normalized: { retryRules?: unknown }): string {
-  const rules = normalized.retryRules === undefined ? undefined : validateRetryRules(normalized.retryRules);
-  const digest = createHash('sha256')
-    .update(canonicalJson({ ...normalized, retryRules: rules, workflowType }))
-    .digest('hex');
-  return `${INPUT_HASH_VERSION}:sha256:${digest}`;
 }
 
 /**
@@ -200,11 +167,6 @@ export interface StartedJobRun {
   status?: RunApsJobStatus;
   /** Whether the search attributes were set. */
   searchAttributes: boolean;
-}
-
-function isUnregisteredSearchAttribute(err: unknown): boolean {
-  const msg = err instanceof Error ? err.message : String(err);
-  return /search attribute/i.test(msg) && /(not defined|unknown|not registered|invalid)/i.test(msg);
 }
 
 /**
@@ -689,3 +651,5 @@ export async function cancelSupervisor(
 }
 
 export { WorkflowNotFoundError };
+
+export * from './schedules';

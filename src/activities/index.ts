@@ -17,6 +17,7 @@ import { pollDelayMs, type PollSchedule } from './poll-schedule';
 import type { InProcessWaiter, WaitOutcome } from './waiter';
 import { ERR_MESSAGE_MAX_PAGES } from './call-budget';
 import { createFleetActivities, type FleetActivityDeps } from './fleet';
+import { createOrchestratorActivities } from './orchestrators';
 
 export {
   InProcessWaiter,
@@ -27,6 +28,12 @@ export {
   type WaiterStats,
 } from './waiter';
 export { pollDelayMs, type PollSchedule } from './poll-schedule';
+export {
+  WORKFLOW_STILL_OPEN,
+  type ClosedWorkflow,
+  type JobOrchestrators,
+  type OpenWorkflow,
+} from './orchestrators';
 export {
   ACTION_LOG_MAX_CALLS,
   ERR_MESSAGE_MAX_PAGES,
@@ -934,6 +941,7 @@ export function createActivities(deps: ActivityDeps) {
       ...(deps.workerRules ? { workerRules: deps.workerRules } : {}),
       ...(deps.temporal ? { temporal: deps.temporal } : {}),
     }),
+    ...createOrchestratorActivities(),
     /**
      * Starts the job unless it is already running. Reads the status first; after an ambiguous
      * failure reads it again and counts a running job as started. Never starts a job twice: an

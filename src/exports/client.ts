@@ -29,6 +29,7 @@ export {
   type StartedSupervisor,
   type JobRunView,
 } from '../client';
+export * from '../schedules';
 export { followJobRun, type FollowOutcome } from '../follow';
 export {
   listFleet,

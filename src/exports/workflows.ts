@@ -7,6 +7,7 @@
 export { runApsJob } from '../workflows/run-aps-job';
 export { superviseApsJob } from '../workflows/supervise-aps-job';
 export { reconcileApsFleet } from '../workflows/reconcile-aps-fleet';
+export { scheduledApsJobRun } from '../workflows/scheduled-aps-job-run';
 export * from '../api';
 export { apsJobFailureOf, type FailureReasons, type JobFailedDetails, type SuspendError } from '../failures';
 export type { ActionLogLine } from '../aps/types';

@@ -4,3 +4,4 @@
 export { runApsJob } from './run-aps-job';
 export { superviseApsJob } from './supervise-aps-job';
 export { reconcileApsFleet } from './reconcile-aps-fleet';
+export { scheduledApsJobRun } from './scheduled-aps-job-run';
