@@ -32,6 +32,7 @@ import { scheduledApsJobRun } from '../src/workflows/scheduled-aps-job-run';
 import { testEnv } from './support/env';
 import { runCli } from './support/cli';
 import { eventually, livePhase, startStack, type Stack } from './support/stack';
+import { maybeRecordHistory } from './support/histories';
 
 const region = 'cn-hangzhou';
 const newJobId = (): string => `aps-sc-${randomUUID().slice(0, 10)}`;
@@ -311,9 +312,9 @@ describe('schedules (real dev server, real worker, emulator)', function () {
     const done = await scheduleWhen(id, 'the action done', (v) => v.recent[0]?.status === 'COMPLETED');
     assert.equal(done.recent[0]?.action, 'started');
     assert.equal(done.recent[0]?.jobRunId, scheduledRun);
-    const result = await client.workflow
-      .getHandle<typeof scheduledApsJobRun>(done.recent[0]?.workflowId ?? '')
-      .result();
+    const action = client.workflow.getHandle<typeof scheduledApsJobRun>(done.recent[0]?.workflowId ?? '');
+    const result = await action.result();
+    await maybeRecordHistory(action, 'scheduled-run-buffer-one');
     assert.deepEqual(result.waitedFor, [
       { runId: manual.handle.firstExecutionRunId, status: 'CANCELLED', cancelled: false },
     ]);
