@@ -127,8 +127,8 @@ async function ensureSameInput(
   if (recorded !== hash) throw new ConflictingRunError(workflowId, runId, cancelCommand);
 }
 
-/** The run ID of the workflow's open run, or undefined when it has none. */
-async function openRunId(client: Client, workflowId: string): Promise<string | undefined> {
+/** The run ID of the workflow's open run, or undefined when it has none (or never existed). */
+export async function openRunId(client: Client, workflowId: string): Promise<string | undefined> {
   try {
     const desc = await client.workflow.getHandle(workflowId).describe();
     return desc.status.name === 'RUNNING' ? desc.runId : undefined;

@@ -31,6 +31,11 @@ describe('aps-jobs CLI', function () {
       ['status', '--help'],
       ['cancel', '--help'],
       ['demo', '--help'],
+      ['jobs', 'list', '--help'],
+      ['fleet', 'reconcile', '--help'],
+      ['fleet', 'status', '--help'],
+      ['schedule', 'create', '--help'],
+      ['schedule', 'backfill', '--help'],
     ]) {
       const run = await runCli(args);
       assert.equal(run.code, 0, `${args.join(' ')}: ${run.stderr}`);

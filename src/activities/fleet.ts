@@ -17,6 +17,7 @@ import type { ApsApi, StatusClass } from '../aps/types';
 import {
   cancelSupervisor,
   ConflictingRunError,
+  openRunId,
   OrchestratorConflictError,
   startSupervisor,
   WorkflowNotFoundError,
@@ -132,15 +133,8 @@ async function openOrchestrator(
   regionId: string,
   apsJobId: string,
 ): Promise<'supervisor' | 'run' | undefined> {
-  const isOpen = (workflowId: string): Promise<boolean> =>
-    client.workflow
-      .getHandle(workflowId)
-      .describe()
-      .then((d) => d.status.name === 'RUNNING')
-      .catch((err: unknown) => {
-        if (err instanceof WorkflowNotFoundError) return false;
-        throw err;
-      });
+  const isOpen = async (workflowId: string): Promise<boolean> =>
+    (await openRunId(client, workflowId)) !== undefined;
   if (await isOpen(supervisorWorkflowId(regionId, apsJobId))) return 'supervisor';
   if (await isOpen(jobWorkflowId(regionId, apsJobId))) return 'run';
   return undefined;

@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { jobWorkflowId, supervisorWorkflowId } from '../api';
+import { openRunId } from '../client';
 
 /** A workflow that is open now. */
 export interface OpenWorkflow {
@@ -36,13 +37,8 @@ export const WORKFLOW_STILL_OPEN = 'WorkflowStillOpen';
 /** Creates the orchestrator activities (they need a worker's client, `Context.current().client`). */
 export function createOrchestratorActivities() {
   const openRun = async (workflowId: string): Promise<OpenWorkflow | undefined> => {
-    try {
-      const desc = await Context.current().client.workflow.getHandle(workflowId).describe();
-      return desc.status.name === 'RUNNING' ? { workflowId, runId: desc.runId } : undefined;
-    } catch (err) {
-      if (err instanceof WorkflowNotFoundError) return undefined;
-      throw err;
-    }
+    const runId = await openRunId(Context.current().client, workflowId);
+    return runId !== undefined ? { workflowId, runId } : undefined;
   };
   return {
     /** Which of the job's orchestrators are open now. */
