@@ -4,9 +4,9 @@
  * process found so that its CPU time can be read.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { resolveTemporalCli, type ResolvedTemporalCli } from '../src/dev/temporal-cli';
+import { freePort } from '../src/dev/net';
 
 /**
  * Dynamic config of the benchmark server. The dev server's defaults (frontend 2,400 RPS, matching
@@ -56,17 +56,6 @@ export interface BenchServer {
   sample(): Promise<ServerSample>;
   /** Stops the server. */
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** The dev server is a child of this process (the SDK's core spawns it): find it by its arguments. */

@@ -3,12 +3,12 @@
  * or built like in the tests), the emulator with a generated key pair, and a worker — with a
  * throttled start on the way, so the retry rules can be seen at work.
  */
-import { createServer } from 'node:net';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from './api';
 import { createApsApi } from './aps/client';
 import { startJobRun } from './client';
+import { freePort } from './dev/net';
 import { resolveTemporalCli } from './dev/temporal-cli';
 import { generateAccessKey, startEmulator } from './emulator';
 import { followJobRun } from './follow';
@@ -24,17 +24,6 @@ export interface DemoOptions {
   keep: boolean;
   /** Print the result as JSON on stdout. */
   json: boolean;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Runs the demo; throws (with a one-line message) when the job does not reach its target. */

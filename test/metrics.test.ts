@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import type {
   MetricCounter,
   MetricGauge,
@@ -19,6 +18,7 @@ import { FakeAps, S } from './support/fake-aps';
 import { testEnv, uniqueTaskQueue } from './support/env';
 import { eventually } from './support/stack';
 import { killWorker, spawnWorker, type WorkerProcess } from './support/processes';
+import { freePort } from '../src/dev/net';
 
 /** One recorded data point: metric name, value and every tag. */
 interface Point {
@@ -222,17 +222,6 @@ describe('metric labels stay bounded', () => {
     ]);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 describe('worker metrics (Prometheus) and JSON logs', function () {
   this.timeout(120_000);

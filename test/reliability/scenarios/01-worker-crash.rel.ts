@@ -20,7 +20,7 @@ import { emulatorSeed, PLAN, scenarioRandom } from '../support/plan';
 import { record, summary } from '../support/report';
 import { awaitRuns, describeProblems, startRun, tally, type Run } from '../support/runs';
 import { accountStarts, jobIds, jobInput, startStage, type Stage } from '../support/stage';
-import type { WorkerPool } from '../support/workers';
+import type { WorkerPool } from '../../../src/dev/worker-pool';
 
 const ID = 'worker-crash';
 

@@ -3,25 +3,12 @@
  * a fixed port, so that it can be stopped and started again on the same database and address while
  * worker processes and clients stay connected to it.
  */
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { SEARCH_ATTRIBUTES } from '../../../src/api';
+import { freePort } from '../../../src/dev/net';
 import type { ResolvedTemporalCli } from '../../../src/dev/temporal-cli';
-
-/** A free TCP port on the loopback address (released before it is returned). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A dev server that can be restarted on the same database file and port. */
 export class DevServer {

@@ -13,7 +13,7 @@ import {
 import { suite } from './hooks';
 import { PLAN } from './plan';
 import { REGION, type Outcome } from './runs';
-import { WorkerPool, type WorkerPoolOptions } from './workers';
+import { WorkerPool, type WorkerPoolOptions } from '../../../src/dev/worker-pool';
 
 /** A running stage. */
 export interface Stage {

@@ -1,15 +1,19 @@
 /**
  * A pool of real worker processes (`src/worker.ts`, configured through the environment as users
- * run it) on one task queue. A slot whose process dies (SIGKILL from a test, or a crash) is
+ * run it; the reliability suite and the local stack use it) on one task queue. A slot whose process dies (SIGKILL from a test, or a crash) is
  * started again after a short delay until the pool is stopped; every line any incarnation printed
  * is kept.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AccessKeyConfig } from '../../../src/emulator';
+import type { AccessKeyConfig } from '../emulator';
 
-const ROOT = join(__dirname, '..', '..', '..');
+const ROOT = join(__dirname, '..', '..');
+// From source (tests, `npm run stack`) the worker runs through tsx; from the build, as compiled.
+const WORKER_COMMAND: readonly string[] = __filename.endsWith('.ts')
+  ? ['--require', 'tsx/cjs', join(ROOT, 'src', 'worker.ts')]
+  : [join(ROOT, 'lib', 'worker.js')];
 
 /** Options of {@link WorkerPool}. */
 export interface WorkerPoolOptions {
@@ -54,6 +58,8 @@ export interface WorkerPoolStats {
   spawns: number;
   /** SIGKILLs sent by the test. */
   kills: number;
+  /** Graceful restarts (SIGTERM) sent by the test. */
+  restarts: number;
   /** Processes that exited without being killed by the test (a crash, a lost server). */
   unexpectedExits: number;
   /** Exit codes of those. */
@@ -65,7 +71,13 @@ export class WorkerPool {
   private readonly slots: Slot[];
   private stopping = false;
   private readonly exits = new Set<Promise<void>>();
-  readonly stats: WorkerPoolStats = { spawns: 0, kills: 0, unexpectedExits: 0, unexpectedExitCodes: [] };
+  readonly stats: WorkerPoolStats = {
+    spawns: 0,
+    kills: 0,
+    restarts: 0,
+    unexpectedExits: 0,
+    unexpectedExitCodes: [],
+  };
 
   constructor(private readonly opts: WorkerPoolOptions) {
     if (opts.keys.length === 0) throw new Error('WorkerPool needs at least one access key');
@@ -133,6 +145,34 @@ export class WorkerPool {
     return true;
   }
 
+  /**
+   * Restarts slot `i` gracefully: SIGTERM (the worker drains its tasks), then a new process, as a
+   * rolling deploy does; resolves when the new one polls. False when it was not up.
+   */
+  async restart(i: number, timeoutMs = 60_000): Promise<boolean> {
+    const slot = this.slots[i];
+    const child = slot?.child;
+    if (!slot || !child || slot.killing || child.exitCode !== null || child.signalCode !== null) return false;
+    slot.killing = true;
+    slot.ready = false;
+    this.stats.restarts += 1;
+    const incarnation = slot.incarnations;
+    child.kill('SIGTERM');
+    const until = Date.now() + timeoutMs;
+    while (!(slot.incarnations > incarnation && slot.ready)) {
+      if (Date.now() > until)
+        throw new Error(`worker ${i} did not come back within ${timeoutMs} ms:\n${this.tail(20)}`);
+      await sleep(50);
+    }
+    return true;
+  }
+
+  /** The PID of slot `i`'s current process. */
+  pid(i: number): number | undefined {
+    const child = this.slots[i]?.child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+  }
+
   /** Every line printed by every process of the pool. */
   output(): string {
     return this.slots.map((s) => s.output.join('')).join('');
@@ -192,7 +232,7 @@ export class WorkerPool {
       ...o.env,
       ...o.slotEnv?.(slot.index),
     };
-    const child = spawn(process.execPath, ['--require', 'tsx/cjs', join(ROOT, 'src', 'worker.ts')], {
+    const child = spawn(process.execPath, [...WORKER_COMMAND], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
