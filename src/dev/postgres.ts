@@ -3,7 +3,7 @@
  * free loopback port, and, when run as root (PostgreSQL refuses to run as root), the `postgres`
  * user. Found under /usr/lib/postgresql or on PATH; installed with apt where missing and allowed.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFile, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -122,6 +122,23 @@ export class Postgres {
     return out;
   }
 
+  /** Like {@link pg}, without blocking the event loop (for operations while the stack serves). */
+  private pgAsync(tool: string, args: string[]): Promise<void> {
+    const cmd = join(this.opts.bin, tool);
+    const [file, argv] = this.runAs ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+    return new Promise((resolve, reject) => {
+      execFile(file, argv, { cwd: this.home, encoding: 'utf8' }, (err, stdout, stderr) => {
+        if (err) {
+          reject(
+            new Error(
+              `${tool} ${args.at(-1) ?? ''} failed: ${(stderr || stdout).slice(-2000)}\nlog: ${this.logFile}`,
+            ),
+          );
+        } else resolve();
+      });
+    });
+  }
+
   private own(path: string): void {
     if (this.runAs) chownSync(path, this.runAs.uid, this.runAs.gid);
   }
@@ -162,26 +179,22 @@ export class Postgres {
 
   /** Starts the server and waits until it accepts connections. */
   async start(): Promise<void> {
+    const args = ['-D', this.dataDir, '-l', this.logFile, '-o', this.options(), '-w', '-t', '60', 'start'];
     // Right after a kill -9 the old backends may still hold the data directory for a moment.
     for (let attempt = 1; ; attempt++) {
-      const out = this.pg(
-        'pg_ctl',
-        ['-D', this.dataDir, '-l', this.logFile, '-o', this.options(), '-w', '-t', '60', 'start'],
-        false,
-      );
-      if (out.status === 0) return;
-      if (attempt >= 10) {
-        throw new Error(
-          `pg_ctl start failed (exit ${out.status}):\n${(out.stderr || out.stdout).slice(-2000)}\nlog: ${this.logFile}`,
-        );
+      try {
+        await this.pgAsync('pg_ctl', args);
+        return;
+      } catch (err) {
+        if (attempt >= 10) throw err;
       }
       await sleep(500);
     }
   }
 
   /** `pg_ctl restart -m fast`: backends stop, connections drop, the server comes back. */
-  restart(): void {
-    this.pg('pg_ctl', [
+  restart(): Promise<void> {
+    const args = [
       '-D',
       this.dataDir,
       '-l',
@@ -193,8 +206,8 @@ export class Postgres {
       '-w',
       '-t',
       '60',
-      'restart',
-    ]);
+    ];
+    return this.pgAsync('pg_ctl', [...args, 'restart']);
   }
 
   /** The postmaster's PID, from `postmaster.pid`, or undefined when it is not running. */

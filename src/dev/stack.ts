@@ -9,7 +9,7 @@
  * server reads the config template its image reads (`config/docker.yaml`, `--env docker`) with the
  * compose service's environment: {@link COMPOSE_SERVER_ENV} is checked against docker-compose.yml.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -55,6 +55,16 @@ export const COMPOSE_SERVER_ENV = {
 
 /** The links of one worker host. */
 export type StackLink = 'temporal' | 'aps';
+
+/** Addresses a worker host uses: its proxied Temporal frontend and APS endpoint, and its metrics. */
+export interface HostLinks {
+  /** `host:port` that leads to the Temporal frontend. */
+  temporal: string;
+  /** `host:port` that leads to the APS endpoint. */
+  aps: string;
+  /** `host:port` of the worker's metrics. */
+  metrics: string;
+}
 
 /** Options of {@link Stack.up}. */
 export interface StackOptions {
@@ -121,8 +131,36 @@ export class Stack {
     /** The stack's own emulator, when it runs one. */
     readonly emulator: RunningEmulator | undefined,
     private readonly apsEndpoint: string,
-    private readonly links: { temporal: string; aps: string; metrics: string }[],
   ) {}
+
+  private readonly hosts = new Map<string, HostLinks>();
+
+  /**
+   * Creates worker host `name`: its own links to Temporal and to `apsEndpoint` (default: the
+   * stack's), and a metrics port.
+   */
+  async addHost(name: string, apsEndpoint: string = this.apsEndpoint): Promise<HostLinks> {
+    const links: HostLinks = {
+      temporal: `127.0.0.1:${await freePort()}`,
+      aps: `127.0.0.1:${await freePort()}`,
+      metrics: `127.0.0.1:${await freePort()}`,
+    };
+    await this.toxiproxy.create(`${name}-temporal`, links.temporal, this.address);
+    await this.toxiproxy.create(`${name}-aps`, links.aps, apsEndpoint);
+    this.hosts.set(name, links);
+    return links;
+  }
+
+  /** The worker environment that puts a process on host `name`. */
+  hostEnv(name: string): Record<string, string> {
+    const links = this.hosts.get(name);
+    if (!links) throw new Error(`no stack host ${name}`);
+    return {
+      TEMPORAL_ADDRESS: links.temporal,
+      ADB_ENDPOINT: `http://${links.aps}`,
+      APS_METRICS_ADDRESS: links.metrics,
+    };
+  }
 
   /** Brings the whole stack up, in the order of docker-compose.yml's `depends_on`. */
   static async up(opts: StackOptions): Promise<Stack> {
@@ -225,18 +263,6 @@ export class Stack {
       aps = { endpoint: emulator.endpoint, keys: emulator.credentials };
       log(`stack: APS emulator at http://${emulator.endpoint} (jobs aps-… exist on first use)`);
     }
-    const links: { temporal: string; aps: string; metrics: string }[] = [];
-    for (let i = 0; i < workers; i++) {
-      const link = {
-        temporal: `127.0.0.1:${await freePort()}`,
-        aps: `127.0.0.1:${await freePort()}`,
-        metrics: `127.0.0.1:${await freePort()}`,
-      };
-      await toxiproxy.create(`w${i}-temporal`, link.temporal, address);
-      await toxiproxy.create(`w${i}-aps`, link.aps, aps.endpoint);
-      links.push(link);
-    }
-
     const stack = new Stack(
       opts,
       postgres,
@@ -248,7 +274,6 @@ export class Stack {
       undefined,
       emulator,
       aps.endpoint,
-      links,
     );
     try {
       await stack.startServer();
@@ -261,6 +286,7 @@ export class Stack {
         TEMPORAL_ADDRESS: address,
         TEMPORAL_NAMESPACE: namespace,
       });
+      for (let i = 0; i < workers; i++) await stack.addHost(`w${i}`);
       if (workers > 0) {
         const { code } = await bundleWorkflowCode({
           workflowsPath: require.resolve('../workflows'),
@@ -276,12 +302,7 @@ export class Stack {
           keys: aps.keys,
           bundlePath,
           env: { TEMPORAL_NAMESPACE: namespace, ...opts.workerEnv },
-          slotEnv: (slot) => ({
-            TEMPORAL_ADDRESS: links[slot]?.temporal ?? address,
-            ADB_ENDPOINT: `http://${links[slot]?.aps ?? aps.endpoint}`,
-            APS_METRICS_ADDRESS: links[slot]?.metrics ?? '',
-            ...opts.slotEnv?.(slot),
-          }),
+          slotEnv: (slot) => ({ ...stack.hostEnv(`w${slot}`), ...opts.slotEnv?.(slot) }),
         });
         (stack as { pool: WorkerPool | undefined }).pool = pool;
         await pool.start(180_000);
@@ -329,11 +350,15 @@ export class Stack {
   async serving(): Promise<boolean> {
     const cli = await resolveTemporalCli({ log: () => undefined, allowBuild: false });
     if (!cli.path) return false;
-    const out = spawnSync(cli.path, ['operator', 'cluster', 'health', '--address', this.address], {
-      encoding: 'utf8',
-      timeout: 10_000,
+    const path = cli.path;
+    return new Promise((resolve) => {
+      execFile(
+        path,
+        ['operator', 'cluster', 'health', '--address', this.address],
+        { encoding: 'utf8', timeout: 10_000, env: { HOME: process.env.HOME, PATH: process.env.PATH } },
+        (err, stdout) => resolve(!err && /SERVING/.test(stdout)),
+      );
     });
-    return out.status === 0 && /SERVING/.test(out.stdout);
   }
 
   /** SIGKILLs the server process (no shutdown: in-flight requests are lost as in a crash). */
@@ -352,13 +377,25 @@ export class Stack {
   }
 
   /** Cuts one worker host's link (`drop`: a partition; `refuse`: connections refused). */
-  cut(slot: number, link: StackLink, mode: 'drop' | 'refuse' = 'drop'): Promise<void> {
-    return this.toxiproxy.cut(`w${slot}-${link}`, mode);
+  cut(host: string, link: StackLink, mode: 'drop' | 'refuse' = 'drop'): Promise<void> {
+    return this.toxiproxy.cut(`${host}-${link}`, mode);
   }
 
   /** Heals one worker host's link. */
-  heal(slot: number, link: StackLink): Promise<void> {
-    return this.toxiproxy.heal(`w${slot}-${link}`);
+  heal(host: string, link: StackLink): Promise<void> {
+    return this.toxiproxy.heal(`${host}-${link}`);
+  }
+
+  /** `pg_ctl restart -m fast`. */
+  restartPostgres(): Promise<void> {
+    return this.postgres.restart();
+  }
+
+  /** SIGKILLs the postmaster, then starts PostgreSQL again (crash recovery). */
+  async crashPostgres(downMs = 0): Promise<void> {
+    await this.postgres.killPostmaster();
+    if (downMs > 0) await sleep(downMs);
+    await this.postgres.start();
   }
 
   /** What runs where. */
@@ -382,7 +419,12 @@ export class Stack {
       },
       aps: { endpoint: `http://${this.apsEndpoint}`, emulator: this.emulator !== undefined },
       toxiproxy: { api: this.toxiproxy.api, pid: this.toxiproxy.child.pid },
-      workers: this.links.map((l, slot) => ({ slot, pid: this.pool?.pid(slot), ...l })),
+      workers: [...this.hosts.entries()]
+        .filter(([name]) => /^w\d+$/.test(name))
+        .map(([name, l]) => {
+          const slot = Number(name.slice(1));
+          return { slot, pid: this.pool?.pid(slot), ...l };
+        }),
       ui: 'none here: the Temporal UI (temporalio/ui in docker-compose.yml) is a container; `temporal server start-dev` (npm run demo -- --keep) has one built in',
     };
   }

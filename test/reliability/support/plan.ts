@@ -18,6 +18,16 @@ export const SCENARIO_IDS = [
   'long-outage',
 ] as const;
 
+/** The scenarios of the stack mode (`--stack`), in run order. */
+export const STACK_SCENARIO_IDS = [
+  'stack-temporal-cut',
+  'stack-aps-cut',
+  'stack-postgres-restart',
+  'stack-server-kill',
+  'stack-rolling-restart',
+  'stack-spread',
+] as const;
+
 /** The two sizes. */
 export type RunSize = 'quick' | 'full';
 
@@ -42,6 +52,45 @@ export interface Plan {
   /** Long outage: jobs, and how long DescribeApsJobDetail answers ServiceUnavailable while they wait. */
   longOutage: { jobs: number; outageMs: number };
 }
+
+/** Jobs and knobs of the stack scenarios (PostgreSQL, a 4-shard server, workers behind Toxiproxy). */
+export interface StackPlan {
+  /** Worker hosts per scenario. */
+  workers: number;
+  /** A worker cut off from Temporal while its StartApsJob is in flight: jobs, and how long the cut lasts. */
+  temporalCut: { jobs: number; cutMs: number };
+  /** A worker cut off from the APS endpoint while it waits: jobs, and how long. */
+  apsCut: { jobs: number; cutMs: number };
+  /** `pg_ctl restart`, then a SIGKILL of the postmaster, amid this many runs. */
+  postgres: { jobs: number };
+  /** Temporal server SIGKILL and restart amid this many runs. */
+  serverKill: { jobs: number; downMs: number };
+  /** Each worker restarted in turn (SIGTERM) under this many runs. */
+  rolling: { jobs: number };
+  /** Jobs spread over the workers. */
+  spread: { jobs: number };
+}
+
+const STACK_PLANS: Record<RunSize, StackPlan> = {
+  quick: {
+    workers: 3,
+    temporalCut: { jobs: 12, cutMs: 45_000 },
+    apsCut: { jobs: 12, cutMs: 20_000 },
+    postgres: { jobs: 60 },
+    serverKill: { jobs: 40, downMs: 5_000 },
+    rolling: { jobs: 90 },
+    spread: { jobs: 150 },
+  },
+  full: {
+    workers: 3,
+    temporalCut: { jobs: 30, cutMs: 45_000 },
+    apsCut: { jobs: 30, cutMs: 30_000 },
+    postgres: { jobs: 200 },
+    serverKill: { jobs: 200, downMs: 10_000 },
+    rolling: { jobs: 300 },
+    spread: { jobs: 500 },
+  },
+};
 
 const PLANS: Record<RunSize, Plan> = {
   quick: {
@@ -81,6 +130,8 @@ function sizeFromEnv(): RunSize {
 export const SIZE: RunSize = sizeFromEnv();
 /** The plan of this run. */
 export const PLAN: Plan = PLANS[SIZE];
+/** The stack plan of this run. */
+export const STACK_PLAN: StackPlan = STACK_PLANS[SIZE];
 /** The seed of this run, as given. */
 export const SEED_TEXT: string = process.env.RELIABILITY_SEED ?? 'aps-reliability';
 /** The seed of this run. */

@@ -99,14 +99,21 @@ export async function writeReport(meta: {
   seed: string;
   startedAt: Date;
   temporalCli?: string;
+  /** The stack mode: its scenarios, its file name (`report-stack-<size>.json`) and what it ran on. */
+  stack?: { ids: readonly string[]; server: Record<string, unknown> };
 }): Promise<string> {
   // A run of some scenarios only (--grep) must not replace the report of a whole run: it goes to
   // test/reliability/.reliability/ (git-ignored) instead.
-  const complete = SCENARIO_IDS.every((id) => summaries.some((s) => s.id === id));
+  const ids = meta.stack?.ids ?? SCENARIO_IDS;
+  const complete = ids.every((id) => summaries.some((s) => s.id === id));
   const dir = join(__dirname, '..', complete ? 'results' : '.reliability');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `report-${meta.size}${complete ? '' : '-partial'}.json`);
+  const file = join(
+    dir,
+    `report-${meta.stack ? 'stack-' : ''}${meta.size}${complete ? '' : '-partial'}.json`,
+  );
   const report = {
+    ...(meta.stack ? { mode: 'stack', server: meta.stack.server } : {}),
     size: meta.size,
     complete,
     seed: meta.seed,
