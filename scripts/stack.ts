@@ -13,15 +13,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { ensurePostgres, POSTGRES_MAJOR } from '../src/dev/postgres';
 import { Stack, type StackState } from '../src/dev/stack';
+import { resolveTemporalCli } from '../src/dev/temporal-cli';
+import { resolveTemporalServer } from '../src/dev/temporal-server';
+import { resolveToxiproxy } from '../src/dev/toxiproxy';
 
-const USAGE = `Usage: npm run stack -- [up|down|status|run] [options]
+const USAGE = `Usage: npm run stack -- [up|down|status|run|install] [options]
 
   up                 start PostgreSQL, the Temporal server (4 shards), the APS emulator and the
                      workers in the background, and print where they run (the default)
   down               stop everything; the stack folder is removed unless --keep
   status             what runs and where (--json for the state as JSON)
   run                like up, in the foreground (Ctrl-C stops it)
+  install            build or find every part (Temporal server and SQL tool, Toxiproxy, the
+                     Temporal CLI, PostgreSQL ${POSTGRES_MAJOR}: apt-get when missing and run as root)
 
 Options:
   --workers <n>      worker processes, each a host behind its own links (default 3)
@@ -243,6 +249,13 @@ async function main(): Promise<void> {
       return run(f, { workers, taskQueue });
     case 'down':
       return down(f, values.keep === true);
+    case 'install': {
+      await resolveTemporalCli({ log: say });
+      await resolveTemporalServer({ log: say });
+      say(`toxiproxy: using ${await resolveToxiproxy({ log: say })}`);
+      say(`postgres: using ${ensurePostgres(say)}`);
+      return;
+    }
     case 'status': {
       const state = readState(f);
       const supervisor = readPid(f.supervisor);
@@ -257,7 +270,7 @@ async function main(): Promise<void> {
     }
     default:
       throw new Error(
-        `unknown command ${JSON.stringify(command)}; expected up, down, status or run\n\n${USAGE}`,
+        `unknown command ${JSON.stringify(command)}; expected up, down, status, run or install\n\n${USAGE}`,
       );
   }
 }

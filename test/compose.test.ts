@@ -15,6 +15,8 @@ import { SEARCH_ATTRIBUTES } from '../src/api';
 import { SETTINGS } from '../src/config';
 import { runEmulatorCli } from '../src/emulator/cli';
 import { isLoopbackHost } from '../src/emulator/state';
+import { COMPOSE_SERVER_ENV, STACK_SCRIPTS } from '../src/dev/stack';
+import { TEMPORAL_SERVER_VERSION } from '../src/dev/temporal-server';
 
 const ROOT = join(__dirname, '..');
 
@@ -839,6 +841,70 @@ function checkIgnoreFiles(gitignore: string, dockerignore: string, docs: readonl
   return problems;
 }
 
+/** What the local stack (src/dev/stack.ts) runs where compose runs a container. */
+interface StackShape {
+  serverEnv: Readonly<Record<string, string>>;
+  serverVersion: string;
+  scripts: { schema: string; namespace: string; dynamicConfig: string };
+}
+
+/**
+ * The local stack and compose stay the same: the stack runs the scripts the one-shot services
+ * mount, the dynamic config file the server mounts, the server version of the images, and the
+ * server settings of the `temporal` service.
+ */
+function checkStackParity(c: Compose, stack: StackShape): Problems {
+  const problems: Problems = [];
+  const server = c.services.temporal;
+  if (!server) return ['temporal: missing'];
+  const env = envOf(server);
+  for (const name of ['DB', 'NUM_HISTORY_SHARDS', 'POSTGRES_USER']) {
+    if (env.get(name) !== stack.serverEnv[name]) {
+      problems.push(
+        `stack and compose differ on ${name}: compose ${env.get(name) ?? '(unset)'}, stack ${stack.serverEnv[name] ?? '(unset)'}`,
+      );
+    }
+  }
+  const dynamic = env.get('DYNAMIC_CONFIG_FILE_PATH') ?? '';
+  if (posix.basename(dynamic) !== stack.serverEnv.DYNAMIC_CONFIG_FILE) {
+    problems.push(
+      `stack and compose differ on the dynamic config file: ${posix.basename(dynamic)} vs ${stack.serverEnv.DYNAMIC_CONFIG_FILE ?? ''}`,
+    );
+  }
+  const volumes = Array.isArray(server.volumes) ? server.volumes.map(scalar) : [];
+  const configDir = volumes.map((v) => v.split(':')[0] ?? '').find((src) => src.includes('dynamicconfig'));
+  if (!configDir || join(ROOT, configDir, posix.basename(dynamic)) !== stack.scripts.dynamicConfig) {
+    problems.push(`the stack reads ${stack.scripts.dynamicConfig}, compose mounts ${configDir ?? 'nothing'}`);
+  }
+  const tag = (service: string): string | undefined => {
+    const image = c.services[service]?.image;
+    return typeof image === 'string' ? image.slice(image.lastIndexOf(':') + 1) : undefined;
+  };
+  for (const service of ['temporal', 'temporal-schema', 'temporal-setup']) {
+    if (tag(service) !== stack.serverVersion.replace(/^v/, '')) {
+      problems.push(
+        `${service}: image tag ${tag(service) ?? '(none)'}, the stack builds server ${stack.serverVersion}`,
+      );
+    }
+  }
+  for (const [service, script] of [
+    ['temporal-schema', stack.scripts.schema],
+    ['temporal-setup', stack.scripts.namespace],
+  ] as const) {
+    const source = c.services[service] ? mountedScriptPath(c.services[service]) : undefined;
+    if (!source || join(ROOT, source) !== script) {
+      problems.push(`${service}: runs ${source ?? 'no mounted script'}, the stack runs ${script}`);
+    }
+  }
+  return problems;
+}
+
+const stackShape: StackShape = {
+  serverEnv: COMPOSE_SERVER_ENV,
+  serverVersion: TEMPORAL_SERVER_VERSION,
+  scripts: STACK_SCRIPTS,
+};
+
 // ---------------------------------------------------------------------------------------------
 
 interface Files {
@@ -966,6 +1032,10 @@ describe('deployment: docker-compose.yml, Dockerfile and deploy/', () => {
 
     it('the Dockerfile builds on glibc, runs as non-root, and bakes in no credentials', () => {
       assert.deepEqual(checkDockerfile(files().dockerfile, files().dockerfileText), []);
+    });
+
+    it('the local stack (npm run stack) runs the same scripts, server version and settings as compose', () => {
+      assert.deepEqual(checkStackParity(files().compose, stackShape), []);
     });
 
     it('.gitignore and .dockerignore cover .env files and the emulator --write-env output', () => {
@@ -1097,6 +1167,25 @@ describe('deployment: docker-compose.yml, Dockerfile and deploy/', () => {
   });
 
   describe('each check fails on a broken copy', () => {
+    it('compose and the local stack drifting apart', () => {
+      const shards = composeCopy();
+      (svc(shards, 'temporal').environment as Record<string, unknown>).NUM_HISTORY_SHARDS = '8';
+      assertFinds(checkStackParity(shards, stackShape), 'NUM_HISTORY_SHARDS');
+      const image = composeCopy();
+      svc(image, 'temporal').image = 'temporalio/server:1.31.0';
+      assertFinds(checkStackParity(image, stackShape), 'image tag 1.31.0');
+      const script = composeCopy();
+      svc(script, 'temporal-schema').volumes = ['./deploy/other.sh:/opt/aps/setup-schema.sh:ro'];
+      assertFinds(checkStackParity(script, stackShape), 'temporal-schema: runs ./deploy/other.sh');
+      assertFinds(
+        checkStackParity(files().compose, {
+          ...stackShape,
+          scripts: { ...stackShape.scripts, namespace: '/elsewhere.sh' },
+        }),
+        'temporal-setup',
+      );
+    });
+
     it('a missing service', () => {
       const c = composeCopy();
       delete c.services['temporal-setup'];

@@ -3,16 +3,18 @@
  * (`npm run stack`), with the server's config template and PostgreSQL schema beside them.
  *
  * Order: a cached build under `${XDG_CACHE_HOME:-$HOME/.cache}/adb-aps-temporal/`; a `go install`
- * of `go.temporal.io/server` into that cache where Go is installed. The CLI build pulls the same
- * module version, so the two share Go's module and build caches.
+ * of `go.temporal.io/server` into that cache where Go is installed.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { findOnPath, goInstall, goModuleDir, isExecutableFile, projectCacheDir } from './go-build';
 
-/** The server release: the one the CLI build pulls, and one without a `replace` directive. */
-export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
+/**
+ * The server release: the one docker-compose.yml runs (temporalio/server and admin-tools 1.30.1;
+ * the compose test holds them equal), so the stack here is the compose stack's server.
+ */
+export const TEMPORAL_SERVER_VERSION = 'v1.30.1';
 /** The Go module of the server. */
 export const TEMPORAL_SERVER_MODULE = 'go.temporal.io/server';
 
