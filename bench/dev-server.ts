@@ -5,6 +5,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Stack } from '../src/dev/stack';
 import { resolveTemporalCli, type ResolvedTemporalCli } from '../src/dev/temporal-cli';
 import { freePort } from '../src/dev/net';
 
@@ -75,16 +79,38 @@ function findServerPid(): number | undefined {
   return undefined;
 }
 
-function cpuMsOf(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
+/** Fields 3 on of /proc/<pid>/stat (state, ppid, …), or undefined when the process is gone. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of /proc/<pid>/stat (utime, stime), in clock ticks of 1/100 s on Linux.
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return null;
+    return undefined;
   }
+}
+
+function cpuMsOf(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  const fields = statFields(pid);
+  // Fields 14 and 15 of /proc/<pid>/stat (utime, stime), in clock ticks of 1/100 s on Linux.
+  return fields ? (Number(fields[11]) + Number(fields[12])) * 10 : null;
+}
+
+/**
+ * CPU time of a PostgreSQL server, ms: the postmaster with its reaped children (cutime, cstime)
+ * and the backends alive now.
+ */
+function postgresCpuMs(postmaster: number | undefined): number | null {
+  if (postmaster === undefined) return null;
+  const own = statFields(postmaster);
+  if (!own) return null;
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = statFields(Number(entry));
+    if (fields && Number(fields[1]) === postmaster) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * 10;
 }
 
 function sumMetric(text: string, name: string, filter?: RegExp): number {
@@ -132,21 +158,64 @@ export async function startBenchServer(opts: BenchServerOptions = {}): Promise<B
     address: env.address,
     storage: opts.dbFile ? `SQLite file ${opts.dbFile}` : 'in-memory SQLite',
     pid,
-    async sample() {
-      const at = Date.now();
-      const cpuMs = cpuMsOf(pid);
-      try {
-        const text = await (await fetch(metricsUrl)).text();
-        return {
-          at,
-          cpuMs,
-          persistenceRequests: sumMetric(text, 'persistence_requests'),
-          frontendRequests: sumMetric(text, 'service_requests', /service_name="frontend"/),
-        };
-      } catch {
-        return { at, cpuMs, persistenceRequests: null, frontendRequests: null };
-      }
-    },
+    sample: () => sampleServer(pid, metricsUrl),
     stop: () => env.teardown(),
+  };
+}
+
+/** Samples a server's counters: CPU from /proc, requests from its Prometheus endpoint. */
+async function sampleServer(
+  pid: number | undefined,
+  metricsUrl: string,
+  postmaster?: number,
+): Promise<ServerSample> {
+  const at = Date.now();
+  const server = cpuMsOf(pid);
+  const db = postmaster === undefined ? 0 : postgresCpuMs(postmaster);
+  const cpuMs = server === null || db === null ? null : server + db;
+  try {
+    const text = await (await fetch(metricsUrl)).text();
+    return {
+      at,
+      cpuMs,
+      persistenceRequests: sumMetric(text, 'persistence_requests'),
+      frontendRequests: sumMetric(text, 'service_requests', /service_name="frontend"/),
+    };
+  } catch {
+    return { at, cpuMs, persistenceRequests: null, frontendRequests: null };
+  }
+}
+
+/**
+ * The local production stack as the benchmark server (`--server stack`): PostgreSQL and a 4-shard
+ * Temporal server with the compose dynamic config plus {@link BENCH_DYNAMIC_CONFIG}, no workers of
+ * its own (the benchmark brings them, connected straight to the frontend). Its CPU is the Temporal
+ * server's and PostgreSQL's together: with the dev server, SQLite runs inside the server process.
+ */
+export async function startStackBenchServer(opts: BenchServerOptions = {}): Promise<BenchServer> {
+  const cli = await resolveTemporalCli({ log: opts.log });
+  const dir = mkdtempSync(join(tmpdir(), 'aps-bench-stack-'));
+  const stack = await Stack.up({
+    dir,
+    workers: 0,
+    extraDynamicConfig: { ...BENCH_DYNAMIC_CONFIG, ...opts.extraConfig },
+    log: opts.log,
+  });
+  const env = await TestWorkflowEnvironment.createFromExistingServer({
+    address: stack.address,
+    namespace: 'default',
+  });
+  const state = stack.state();
+  return {
+    env,
+    cli,
+    address: stack.address,
+    storage: `PostgreSQL 15, ${state.server.shards} history shards (${state.server.version ?? 'temporal-server'}); server CPU counts PostgreSQL's too`,
+    pid: stack.serverPid,
+    sample: () => sampleServer(stack.serverPid, stack.serverMetricsUrl, stack.postgres.pid()),
+    async stop() {
+      await env.teardown();
+      await stack.down();
+    },
   };
 }

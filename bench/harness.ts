@@ -16,7 +16,13 @@ import { TEMPORAL_CLI_VERSION } from '../src/dev/temporal-cli';
 import { formatMs } from '../src/validation';
 import { STRATEGIES, WAITING_ACTIVITY, type BenchJobInput, type StrategyName } from './api';
 import { DEFAULT_WORKER_TUNING, WORKER_NODE_OPTIONS, resolveWorkerTuning } from '../src/config';
-import { BENCH_DYNAMIC_CONFIG, startBenchServer, type BenchServer, type ServerSample } from './dev-server';
+import {
+  BENCH_DYNAMIC_CONFIG,
+  startBenchServer,
+  startStackBenchServer,
+  type BenchServer,
+  type ServerSample,
+} from './dev-server';
 import { max, mean, median, percentile, round, stepStats } from './stats';
 import { startBenchWorker, type BenchWorker } from './worker-handle';
 import type { WorkerProcessConfig, WorkerReport } from './worker-protocol';
@@ -55,6 +61,8 @@ export interface BenchOptions {
   workerNodeOptions?: string[];
   /** SQLite file for the server; in-memory when absent. */
   dbFile?: string;
+  /** The server: the dev server (`dev`, the default) or the local production stack (`stack`). */
+  server?: 'dev' | 'stack';
   /** Histories fetched per phase to check the visibility counts against (default 20). */
   historySample?: number;
   /** RSS and worker status sampling period in the worker process, ms (default 100). */
@@ -295,6 +303,7 @@ interface PhaseContext {
     Omit<
       BenchOptions,
       | 'dbFile'
+      | 'server'
       | 'maxActivities'
       | 'maxCachedWorkflows'
       | 'strategies'
@@ -778,10 +787,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   let maxLoad = loadAtStart[0] ?? 0;
   const runTag = randomBytes(3).toString('hex');
 
-  log(
-    `bench: starting the Temporal dev server (${options.dbFile ? `SQLite file ${options.dbFile}` : 'in-memory SQLite'})`,
-  );
-  const server = await startBenchServer({ dbFile: options.dbFile, log, extraConfig: options.serverConfig });
+  const server =
+    options.server === 'stack'
+      ? (log('bench: starting the local production stack (PostgreSQL, 4 history shards)'),
+        await startStackBenchServer({ log, extraConfig: options.serverConfig }))
+      : (log(
+          `bench: starting the Temporal dev server (${options.dbFile ? `SQLite file ${options.dbFile}` : 'in-memory SQLite'})`,
+        ),
+        await startBenchServer({ dbFile: options.dbFile, log, extraConfig: options.serverConfig }));
   const tmp = mkdtempSync(join(tmpdir(), 'aps-bench-'));
   try {
     log('bench: bundling the workflows');

@@ -58,6 +58,8 @@ export interface CliOptions {
   name: string;
   /** Whether `--matrix` chose the configurations. */
   matrix: boolean;
+  /** The servers to run on, in order (`--server`); with two, a side-by-side table too. */
+  servers: ('dev' | 'stack')[];
 }
 
 function positiveInt(value: string, what: string): number {
@@ -161,6 +163,11 @@ export function parseBenchArgs(argv: string[]): CliOptions {
       DEFAULT_FLAGS.historySample,
     )
     .option('--db-file <path>', 'SQLite file for the dev server (default: in-memory)')
+    .option(
+      '--server <list>',
+      'the server: dev (temporal server start-dev, SQLite), stack (npm run stack: PostgreSQL, 4 history shards), or dev,stack for both in one run with a side-by-side table (<name>-servers.md)',
+      'dev',
+    )
     .option('--out <dir>', 'directory of the results', DEFAULT_FLAGS.out)
     .exitOverride();
   program.parse(argv, { from: 'user' });
@@ -208,7 +215,18 @@ export function parseBenchArgs(argv: string[]): CliOptions {
       throw new BenchArgsError(`--strategies: unknown ${s} (known: ${STRATEGIES.join(', ')})`);
     }
   }
+  const servers = list(o.server as string);
+  for (const s of servers) {
+    if (s !== 'dev' && s !== 'stack') throw new BenchArgsError(`--server: unknown ${s} (known: dev, stack)`);
+  }
+  if (servers.length === 0 || new Set(servers).size !== servers.length) {
+    throw new BenchArgsError(`--server: dev, stack or dev,stack, got ${o.server}`);
+  }
+  if (o.dbFile !== undefined && !servers.includes('dev')) {
+    throw new BenchArgsError('--db-file is a dev server setting; the stack keeps its data in PostgreSQL');
+  }
   return {
+    servers: servers as ('dev' | 'stack')[],
     outDir: o.out as string,
     name: matrix && !given('name') ? MATRIX_NAME : (o.name as string),
     matrix,

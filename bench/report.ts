@@ -683,3 +683,75 @@ export function renderMarkdown(result: BenchResult): string {
   }
   return `${out.join('\n')}\n`;
 }
+
+/** The figures the dev server and the stack are compared on, per configuration and strategy. */
+export interface ServerRow {
+  config: string;
+  strategy: StrategyName;
+  server: 'dev' | 'stack';
+  storage: string;
+  completed: number;
+  jobs: number;
+  jobsPerSec: number | null;
+  serverCpuMsPerJob: number | null;
+  persistenceRequestsPerJob: number | null;
+  detectionP99Ms: number | null;
+  workerRssPeakMb: number | null;
+}
+
+/** One row per configuration × strategy × server. */
+export function serverComparisonJson(
+  runs: readonly { server: 'dev' | 'stack'; result: BenchResult }[],
+): ServerRow[] {
+  const rows: ServerRow[] = [];
+  const first = runs[0]?.result;
+  for (const [i, c] of (first?.configs ?? []).entries()) {
+    for (const strategy of Object.keys(c.phases) as StrategyName[]) {
+      for (const { server, result } of runs) {
+        const p = result.configs[i]?.phases[strategy];
+        if (!p) continue;
+        rows.push({
+          config: configLabel(c),
+          strategy,
+          server,
+          storage: result.meta.temporal.storage,
+          completed: p.completed,
+          jobs: p.jobs,
+          jobsPerSec: p.jobsPerSec,
+          serverCpuMsPerJob: p.server.cpuMsPerJob,
+          persistenceRequestsPerJob: p.server.persistenceRequestsPerJob,
+          detectionP99Ms: p.detection?.p99 ?? null,
+          workerRssPeakMb: p.worker.rssPeakMb,
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+/** The dev server and the stack side by side, with the stack's figure as a multiple of the dev server's. */
+export function renderServerComparison(
+  runs: readonly { server: 'dev' | 'stack'; result: BenchResult }[],
+): string {
+  const rows = serverComparisonJson(runs);
+  const dev = new Map(rows.filter((r) => r.server === 'dev').map((r) => [`${r.config}|${r.strategy}`, r]));
+  const lines = [
+    '| configuration | strategy | server | completed | jobs/s | server CPU ms/job | persistence requests/job | detection p99 | worker RSS peak |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    const d = r.server === 'stack' ? dev.get(`${r.config}|${r.strategy}`) : undefined;
+    const vs = (a: number | null, b: number | null | undefined): string => (d ? ` (${ratio(a, b)})` : '');
+    lines.push(
+      `| ${r.config} | ${r.strategy} | ${r.server} | ${r.completed}/${r.jobs} | ${fmt(r.jobsPerSec)}${vs(r.jobsPerSec, d?.jobsPerSec)} | ` +
+        `${fmt(r.serverCpuMsPerJob)}${vs(r.serverCpuMsPerJob, d?.serverCpuMsPerJob)} | ` +
+        `${fmt(r.persistenceRequestsPerJob)}${vs(r.persistenceRequestsPerJob, d?.persistenceRequestsPerJob)} | ` +
+        `${fmt(r.detectionP99Ms, ' ms')}${vs(r.detectionP99Ms, d?.detectionP99Ms)} | ` +
+        `${fmt(r.workerRssPeakMb, ' MB')}${vs(r.workerRssPeakMb, d?.workerRssPeakMb)} |`,
+    );
+  }
+  const storage = runs
+    .map(({ server, result }) => `- **${server}**: ${result.meta.temporal.storage}`)
+    .join('\n');
+  return `## Dev server and production stack, side by side\n\n${storage}\n\nIn brackets: the stack's figure as a multiple of the dev server's.\n\n${lines.join('\n')}\n`;
+}

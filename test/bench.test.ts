@@ -2,7 +2,15 @@ import { strict as assert } from 'node:assert';
 import { STRATEGIES } from '../bench/api';
 import { runBench, type BenchResult, type PhaseResult } from '../bench/harness';
 import { BenchArgsError, MATRIX_CONFIGS, parseBenchArgs } from '../bench/options';
-import { evaluateGoals, evaluateTargets, renderMarkdown, resultsJson, type GoalCheck } from '../bench/report';
+import {
+  evaluateGoals,
+  evaluateTargets,
+  renderMarkdown,
+  renderServerComparison,
+  resultsJson,
+  serverComparisonJson,
+  type GoalCheck,
+} from '../bench/report';
 import { DEFAULT_WORKER_TUNING, WORKER_NODE_OPTIONS } from '../src/config';
 
 // Proves the benchmark harness runs end to end at a tiny size. Structure only: timings depend on
@@ -20,6 +28,29 @@ describe('benchmark harness (N=5)', function () {
       idleProbeMs: 300,
       log: () => undefined,
     });
+  });
+
+  it('sets two servers side by side, the second as a multiple of the first', () => {
+    const faster = structuredClone(result);
+    for (const c of faster.configs) {
+      for (const p of Object.values(c.phases)) {
+        if (p.jobsPerSec !== null) p.jobsPerSec *= 2;
+      }
+    }
+    faster.meta.temporal.storage = 'PostgreSQL';
+    const runs = [
+      { server: 'dev' as const, result },
+      { server: 'stack' as const, result: faster },
+    ];
+    const rows = serverComparisonJson(runs);
+    assert.equal(rows.length, 2 * STRATEGIES.length);
+    const md = renderServerComparison(runs);
+    assert.match(md, /- \*\*stack\*\*: PostgreSQL/);
+    for (const strategy of STRATEGIES) {
+      const stackRow = md.split('\n').find((l) => l.includes(`| ${strategy} | stack |`));
+      assert.ok(stackRow, `no stack row for ${strategy}`);
+      assert.match(stackRow, /\(2\.00×\)/, stackRow);
+    }
   });
 
   it('runs every strategy and reports every measure', () => {
@@ -204,6 +235,8 @@ describe('benchmark harness (N=5)', function () {
 
 describe('benchmark flags', () => {
   it('default to the worker as shipped, and take the SDK cache or extra server config on request', () => {
+    assert.deepEqual(parseBenchArgs([]).servers, ['dev']);
+    assert.deepEqual(parseBenchArgs(['--server', 'dev,stack']).servers, ['dev', 'stack']);
     const d = parseBenchArgs([]).bench;
     assert.equal(d.maxCachedWorkflows, undefined);
     assert.equal(d.maxWorkflowTasks, undefined);
@@ -277,6 +310,9 @@ describe('benchmark flags', () => {
       [['--server-config', 'novalue'], /^--server-config: expected key=JSON, got novalue/],
       [['--server-config', 'a.b={'], /^--server-config: the value of a\.b is not JSON/],
       [['--max-workflow-tasks', '0'], /^--max-workflow-tasks: a whole number/],
+      [['--server', 'prod'], /^--server: unknown prod/],
+      [['--server', 'dev,dev'], /^--server: dev, stack or dev,stack/],
+      [['--server', 'stack', '--db-file', 'x.sqlite'], /^--db-file is a dev server setting/],
     ];
     for (const [argv, re] of bad) {
       assert.throws(

@@ -82,8 +82,25 @@ export interface StackOptions {
   workerEnv?: Record<string, string>;
   /** Extra worker environment per slot. */
   slotEnv?: (slot: number) => Record<string, string>;
+  /** Dynamic config on top of the compose file's (the benchmark raises rate limits with it). */
+  extraDynamicConfig?: Record<string, unknown>;
   /** Progress lines. */
   log?: (line: string) => void;
+}
+
+/**
+ * The compose dynamic config file, or a copy of it in `dir` with `extra` appended (each key with
+ * one unconstrained value), and its path.
+ */
+function dynamicConfigFile(dir: string, extra: Record<string, unknown> | undefined): string {
+  if (!extra || Object.keys(extra).length === 0) return STACK_SCRIPTS.dynamicConfig;
+  const base = readFileSync(STACK_SCRIPTS.dynamicConfig, 'utf8');
+  const lines = Object.entries(extra).map(
+    ([key, value]) => `${key}:\n  - value: ${JSON.stringify(value)}\n    constraints: {}\n`,
+  );
+  const file = join(dir, 'dynamicconfig.yaml');
+  writeFileSync(file, `${base}\n# Added for this stack:\n${lines.join('')}`);
+  return file;
 }
 
 /** What runs where (`stack status`). */
@@ -238,7 +255,7 @@ export class Stack {
       POSTGRES_USER: postgres.user,
       POSTGRES_PWD: password,
       NUM_HISTORY_SHARDS: COMPOSE_SERVER_ENV.NUM_HISTORY_SHARDS,
-      DYNAMIC_CONFIG_FILE_PATH: STACK_SCRIPTS.dynamicConfig,
+      DYNAMIC_CONFIG_FILE_PATH: dynamicConfigFile(opts.dir, opts.extraDynamicConfig),
       BIND_ON_IP: '127.0.0.1',
       TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
       FRONTEND_GRPC_PORT: String(ports.frontend),
