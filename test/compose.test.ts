@@ -15,7 +15,7 @@ import { SEARCH_ATTRIBUTES } from '../src/api';
 import { SETTINGS } from '../src/config';
 import { runEmulatorCli } from '../src/emulator/cli';
 import { isLoopbackHost } from '../src/emulator/state';
-import { COMPOSE_SERVER_ENV, STACK_SCRIPTS } from '../src/dev/stack';
+import { COMPOSE_SERVER_ENV, POSTGRES_MAX_CONNECTIONS, STACK_SCRIPTS } from '../src/dev/stack';
 import { TEMPORAL_SERVER_VERSION } from '../src/dev/temporal-server';
 
 const ROOT = join(__dirname, '..');
@@ -844,6 +844,7 @@ function checkIgnoreFiles(gitignore: string, dockerignore: string, docs: readonl
 /** What the local stack (src/dev/stack.ts) runs where compose runs a container. */
 interface StackShape {
   serverEnv: Readonly<Record<string, string>>;
+  postgresMaxConnections: number;
   serverVersion: string;
   scripts: { schema: string; namespace: string; dynamicConfig: string };
 }
@@ -864,6 +865,15 @@ function checkStackParity(c: Compose, stack: StackShape): Problems {
         `stack and compose differ on ${name}: compose ${env.get(name) ?? '(unset)'}, stack ${stack.serverEnv[name] ?? '(unset)'}`,
       );
     }
+  }
+  const pgCommand = Array.isArray(c.services.postgresql?.command)
+    ? c.services.postgresql.command.map(scalar)
+    : [];
+  const maxConnections = pgCommand.find((arg) => arg.startsWith('max_connections='))?.split('=')[1];
+  if (maxConnections !== String(stack.postgresMaxConnections)) {
+    problems.push(
+      `postgresql: max_connections ${maxConnections ?? '(default)'}, the stack runs ${stack.postgresMaxConnections}`,
+    );
   }
   const dynamic = env.get('DYNAMIC_CONFIG_FILE_PATH') ?? '';
   if (posix.basename(dynamic) !== stack.serverEnv.DYNAMIC_CONFIG_FILE) {
@@ -901,6 +911,7 @@ function checkStackParity(c: Compose, stack: StackShape): Problems {
 
 const stackShape: StackShape = {
   serverEnv: COMPOSE_SERVER_ENV,
+  postgresMaxConnections: POSTGRES_MAX_CONNECTIONS,
   serverVersion: TEMPORAL_SERVER_VERSION,
   scripts: STACK_SCRIPTS,
 };
@@ -1171,6 +1182,9 @@ describe('deployment: docker-compose.yml, Dockerfile and deploy/', () => {
       const shards = composeCopy();
       (svc(shards, 'temporal').environment as Record<string, unknown>).NUM_HISTORY_SHARDS = '8';
       assertFinds(checkStackParity(shards, stackShape), 'NUM_HISTORY_SHARDS');
+      const pg = composeCopy();
+      delete svc(pg, 'postgresql').command;
+      assertFinds(checkStackParity(pg, stackShape), 'max_connections (default)');
       const image = composeCopy();
       svc(image, 'temporal').image = 'temporalio/server:1.31.0';
       assertFinds(checkStackParity(image, stackShape), 'image tag 1.31.0');

@@ -53,6 +53,9 @@ export const COMPOSE_SERVER_ENV = {
   POSTGRES_USER: 'temporal',
 } as const;
 
+/** PostgreSQL's `max_connections` in the stack and in compose's `postgresql` command. */
+export const POSTGRES_MAX_CONNECTIONS = 200;
+
 /** The links of one worker host. */
 export type StackLink = 'temporal' | 'aps';
 
@@ -209,7 +212,13 @@ export class Stack {
     const password = readFileSync(secretFile, 'utf8').trim();
 
     const pgPort = await freePort();
-    const postgres = new Postgres({ bin: ensurePostgres(log), dir: opts.dir, port: pgPort, password });
+    const postgres = new Postgres({
+      bin: ensurePostgres(log),
+      dir: opts.dir,
+      port: pgPort,
+      password,
+      maxConnections: POSTGRES_MAX_CONNECTIONS,
+    });
     if (!existsSync(join(postgres.dataDir, 'PG_VERSION'))) {
       log(`stack: initialising PostgreSQL in ${postgres.dataDir}`);
       postgres.init();
