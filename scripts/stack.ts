@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { ensurePostgres, POSTGRES_MAJOR } from '../src/dev/postgres';
+import { ensurePostgres, POSTGRES_MAJOR, removeOutsideHome } from '../src/dev/postgres';
 import { Stack, type StackState } from '../src/dev/stack';
 import { resolveTemporalCli } from '../src/dev/temporal-cli';
 import { resolveTemporalServer } from '../src/dev/temporal-server';
@@ -211,8 +211,10 @@ async function down(f: Files, keep: boolean): Promise<void> {
   while (left.some(alive) && Date.now() < until) await sleep(200);
   for (const pid of left.filter(alive)) process.kill(pid, 'SIGKILL');
   if (left.length > 0) say(`stack: stopped ${left.length} process(es) the supervisor left`);
-  if (!keep) rmSync(f.dir, { recursive: true, force: true });
-  else rmSync(f.state, { force: true });
+  if (!keep) {
+    removeOutsideHome(f.dir);
+    rmSync(f.dir, { recursive: true, force: true });
+  } else rmSync(f.state, { force: true });
   const still = statePids(state).filter(alive);
   if (still.length > 0) throw new Error(`processes still running: ${still.join(', ')}`);
   say(`stack: down${keep ? `; kept ${f.dir}` : ''}; no process of it is left`);

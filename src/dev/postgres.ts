@@ -4,7 +4,18 @@
  * user. Found under /usr/lib/postgresql or on PATH; installed with apt where missing and allowed.
  */
 import { execFile, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findOnPath, isExecutableFile } from './go-build';
@@ -57,12 +68,39 @@ export function ensurePostgres(log: (line: string) => void, install = true): str
   return bin;
 }
 
+/**
+ * Where the server's folder goes for a stack folder `dir`: `<dir>/pg`, unless this runs as root and
+ * the `postgres` user cannot reach `dir` (a folder under /root, or in a private temp folder); then
+ * a folder of its own under the system temp folder, whose path `<dir>/pg-home` keeps for the next
+ * `up` and for `down`.
+ */
+export function postgresHome(dir: string): string {
+  const record = join(dir, 'pg-home');
+  if (existsSync(record)) return readFileSync(record, 'utf8').trim();
+  const reachable =
+    process.getuid?.() !== 0 ||
+    spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', dir], { stdio: 'ignore' }).status === 0;
+  if (reachable) return join(dir, 'pg');
+  const outside = mkdtempSync(join(tmpdir(), 'adb-aps-stack-pg-'));
+  chmodSync(outside, 0o711);
+  const home = join(outside, 'pg');
+  writeFileSync(record, home);
+  return home;
+}
+
+/** Removes a server folder that {@link postgresHome} put outside `dir`. */
+export function removeOutsideHome(dir: string): void {
+  const record = join(dir, 'pg-home');
+  if (!existsSync(record)) return;
+  rmSync(join(readFileSync(record, 'utf8').trim(), '..'), { recursive: true, force: true });
+}
+
 /** Settings of {@link Postgres}. */
 export interface PostgresOptions {
   /** `initdb`/`pg_ctl` folder. */
   bin: string;
-  /** A folder of the stack's own; the server's files go to `<dir>/pg`. */
-  dir: string;
+  /** The server's own folder (data directory, socket, log); created, and owned by `postgres` when run as root. */
+  home: string;
   /** Loopback port. */
   port: number;
   /** Superuser name (default `temporal`, as in docker-compose.yml). */
@@ -83,7 +121,7 @@ export class Postgres {
   private readonly runAs: { uid: number; gid: number } | undefined;
 
   constructor(private readonly opts: PostgresOptions) {
-    this.home = join(opts.dir, 'pg');
+    this.home = opts.home;
     this.dataDir = join(this.home, 'data');
     this.logFile = join(this.home, 'postgres.log');
     if (process.getuid?.() === 0) {

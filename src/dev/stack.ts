@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startEmulator, type AccessKeyConfig, type RunningEmulator } from '../emulator';
 import { freePort, freePortInRange } from './net';
-import { ensurePostgres, Postgres } from './postgres';
+import { ensurePostgres, Postgres, postgresHome, removeOutsideHome } from './postgres';
 import { resolveTemporalCli } from './temporal-cli';
 import { resolveTemporalServer, type ResolvedTemporalServer } from './temporal-server';
 import { resolveToxiproxy, Toxiproxy } from './toxiproxy';
@@ -214,7 +214,7 @@ export class Stack {
     const pgPort = await freePort();
     const postgres = new Postgres({
       bin: ensurePostgres(log),
-      dir: opts.dir,
+      home: postgresHome(opts.dir),
       port: pgPort,
       password,
       maxConnections: POSTGRES_MAX_CONNECTIONS,
@@ -478,7 +478,10 @@ export class Stack {
     }
     await this.toxiproxy.stop();
     this.postgres.stop();
-    if (!opts.keep) rmSync(this.opts.dir, { recursive: true, force: true });
+    if (!opts.keep) {
+      removeOutsideHome(this.opts.dir);
+      rmSync(this.opts.dir, { recursive: true, force: true });
+    }
     log(`stack: down${opts.keep ? ` (kept ${this.opts.dir})` : ''}`);
   }
 }
