@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { resolveTemporalCli } from '../../../src/dev/temporal-cli';
 import { SEED_TEXT, SIZE } from './plan';
-import { markdownTable, markPassed, writeReport } from './report';
+import { markdownTable, markEndedTest, quietLogger, writeReport } from './report';
 import { DevServer } from './server';
 
 /** What every scenario shares. */
@@ -36,9 +36,6 @@ export function suite(): SuiteContext {
   return context;
 }
 
-const noop = (): void => undefined;
-const quiet = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
-
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context): Promise<void> {
     this.timeout(30 * 60_000);
@@ -49,7 +46,7 @@ export const mochaHooks = {
     const server = await DevServer.start(cli, dir);
     const { code } = await bundleWorkflowCode({
       workflowsPath: require.resolve('../../../src/workflows'),
-      logger: quiet,
+      logger: quietLogger,
     });
     const bundlePath = join(dir, 'workflow-bundle.js');
     writeFileSync(bundlePath, code);
@@ -60,11 +57,7 @@ export const mochaHooks = {
     );
   },
 
-  afterEach(this: Mocha.Context): void {
-    const test = this.currentTest;
-    const id = /\[([a-z0-9-]+)\]/.exec(test?.title ?? '')?.[1];
-    if (id) markPassed(id, test?.state === 'passed');
-  },
+  afterEach: markEndedTest,
 
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(120_000);

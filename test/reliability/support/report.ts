@@ -74,6 +74,23 @@ export function record(s: ScenarioSummary): void {
   );
 }
 
+/** A logger that drops everything (workflow bundling). */
+export const quietLogger = {
+  trace: (): void => undefined,
+  debug: (): void => undefined,
+  info: (): void => undefined,
+  warn: (): void => undefined,
+  error: (): void => undefined,
+  log: (): void => undefined,
+};
+
+/** Root `afterEach` of both suites: a scenario's summary is marked with how its test ended. */
+export function markEndedTest(this: Mocha.Context): void {
+  const test = this.currentTest;
+  const id = /\[([a-z0-9-]+)\]/.exec(test?.title ?? '')?.[1];
+  if (id) markPassed(id, test?.state === 'passed');
+}
+
 /** Marks the summary of `id` as passed or not (from the test's end state). */
 export function markPassed(id: string, passed: boolean): void {
   const s = summaries.find((x) => x.id === id);

@@ -11,7 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { Stack } from '../../../src/dev/stack';
 import { SEED_TEXT, SIZE, STACK_SCENARIO_IDS } from './plan';
-import { markdownTable, markPassed, writeReport } from './report';
+import { markdownTable, markEndedTest, quietLogger, writeReport } from './report';
 
 /** What every stack scenario shares. */
 export interface StackSuiteContext {
@@ -33,9 +33,6 @@ export function stackSuite(): StackSuiteContext {
   return context;
 }
 
-const noop = (): void => undefined;
-const quiet = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
-
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context): Promise<void> {
     this.timeout(30 * 60_000);
@@ -44,7 +41,7 @@ export const mochaHooks = {
     const stack = await Stack.up({ dir, workers: 0, log: (line) => process.stdout.write(`${line}\n`) });
     const { code } = await bundleWorkflowCode({
       workflowsPath: require.resolve('../../../src/workflows'),
-      logger: quiet,
+      logger: quietLogger,
     });
     const bundlePath = join(dir, 'workflow-bundle.js');
     writeFileSync(bundlePath, code);
@@ -55,11 +52,7 @@ export const mochaHooks = {
     );
   },
 
-  afterEach(this: Mocha.Context): void {
-    const test = this.currentTest;
-    const id = /\[([a-z0-9-]+)\]/.exec(test?.title ?? '')?.[1];
-    if (id) markPassed(id, test?.state === 'passed');
-  },
+  afterEach: markEndedTest,
 
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(180_000);
