@@ -244,15 +244,21 @@ export interface WaitForApsJobResult {
 /** Input of {@link Activities.readPendingWait}. */
 export interface ReadPendingWaitInput {
   /**
+   * `waitForApsJob`: the run is about to cancel its wait to re-schedule it. `startApsJob`: the run
+   * never cancels its start, but a start whose own wait this worker's waiter holds is handed back
+   * now, as when its window ends (the start completes with its `waitState`).
+   */
+  activityType: 'waitForApsJob' | 'startApsJob';
+  /**
    * How long a wait held by this worker's waiter is heartbeated at every sweep, ms: the cancel the
    * run sends next is heard at once rather than at the next regular heartbeat.
    */
-  heartbeatOftenMs: number;
+  heartbeatOftenMs?: number;
 }
 
 /** Result of {@link Activities.readPendingWait}. */
 export interface PendingWait {
-  /** The run has a wait pending on the server. */
+  /** The run has such an activity pending on the server. */
   found: boolean;
   /** An attempt is under way (a worker runs it or its waiter holds it); false between attempts. */
   running?: boolean;
@@ -262,7 +268,7 @@ export interface PendingWait {
   handBack?: WaitHandBack;
   /** Epoch ms when the server runs the next attempt (between attempts). */
   nextAttemptAt?: number;
-  /** This worker's waiter holds the attempt (and now heartbeats it often). */
+  /** This worker's waiter holds the attempt (a wait: now heartbeated often; a start: handed back). */
   heldHere?: boolean;
 }
 
@@ -1184,23 +1190,26 @@ export function createActivities(deps: ActivityDeps) {
      * A run reads it right before it cancels the wait to re-schedule it, because the server
      * cancels a wait that is between attempts at once and hands back none of its state. A wait
      * held by this worker's waiter is heartbeated often for a while, so that the cancel is heard
-     * at once.
+     * at once. For a start (never cancelled) it only hands back the start's own wait when this
+     * worker's waiter holds it, so the wait that follows takes the run's new settings.
      */
     async readPendingWait(input: ReadPendingWaitInput): Promise<PendingWait> {
       const execution = activityInfo().workflowExecution;
       if (!execution) return { found: false };
-      const pending = await readPendingActivity(Context.current().client, execution, 'waitForApsJob');
+      const pending = await readPendingActivity(Context.current().client, execution, input.activityType);
       if (!pending) return { found: false };
+      const activity = { ...execution, activityId: pending.activityId };
+      if (input.activityType === 'startApsJob') {
+        // Only a start that waits is held (its start has taken effect): handing it back cancels nothing.
+        const heldHere = deps.waiter?.handBackNow(activity) ?? false;
+        return { found: true, running: pending.running, attempt: pending.attempt, heldHere };
+      }
       const d = pending.details as Partial<WaitState> | undefined;
       const state: WaitState | undefined =
         typeof d === 'object' && d !== null
           ? { ...d, counters: d.counters ?? {}, polls: d.polls ?? pending.attempt - 1 }
           : undefined;
-      const heldHere =
-        deps.waiter?.heartbeatOften(
-          { ...execution, activityId: pending.activityId },
-          input.heartbeatOftenMs,
-        ) ?? false;
+      const heldHere = deps.waiter?.heartbeatOften(activity, input.heartbeatOftenMs ?? 10_000) ?? false;
       return {
         found: true,
         running: pending.running,

@@ -47,7 +47,10 @@ export interface WaitEntry {
    * resumes from them (absent: none).
    */
   cancelled?(): unknown;
-  /** The attempt's workflow run and activity, so that {@link InProcessWaiter.heartbeatOften} finds it. */
+  /**
+   * The attempt's workflow run and activity, so that {@link InProcessWaiter.heartbeatOften} and
+   * {@link InProcessWaiter.handBackNow} find it.
+   */
   activity?: HeldActivity;
   /** The attempt's logger. */
   log: Logger;
@@ -96,6 +99,8 @@ interface Held {
   cancelRequested?: boolean;
   /** Until when the attempt heartbeats at every sweep (see {@link InProcessWaiter.heartbeatOften}). */
   oftenUntil?: number;
+  /** {@link InProcessWaiter.handBackNow} was asked while a read was in flight: the read ends it. */
+  handBackRequested?: boolean;
 }
 
 /** Counts of the waiter, for metrics and the benchmark. */
@@ -161,21 +166,35 @@ export class InProcessWaiter {
    * when this waiter holds no such attempt.
    */
   heartbeatOften(activity: HeldActivity, forMs: number): boolean {
-    let found = false;
-    for (const h of this.held.values()) {
+    const found = this.find(activity);
+    for (const [, h] of found) h.oftenUntil = this.now() + forMs;
+    return found.length > 0;
+  }
+
+  /**
+   * Hands the attempts of `activity` back now, as when their window ends (after the read in
+   * flight, if any). False when this waiter holds no such attempt.
+   */
+  handBackNow(activity: HeldActivity): boolean {
+    const found = this.find(activity);
+    for (const [key, h] of found) {
+      if (h.stepping) h.handBackRequested = true;
+      else this.track(this.end(key, h, h.entry.handBack('window'), 'handedBack'));
+    }
+    return found.length > 0;
+  }
+
+  private find(activity: HeldActivity): [string, Held][] {
+    return [...this.held].filter(([, h]) => {
       const a = h.entry.activity;
-      if (
-        a &&
+      return (
+        a !== undefined &&
         !h.ended &&
         a.workflowId === activity.workflowId &&
         a.runId === activity.runId &&
         a.activityId === activity.activityId
-      ) {
-        h.oftenUntil = this.now() + forMs;
-        found = true;
-      }
-    }
-    return found;
+      );
+    });
   }
 
   /** Counts so far. */
@@ -269,6 +288,10 @@ export class InProcessWaiter {
     }
     if (this.closing) {
       await this.end(key, h, outcome.kind === 'again' ? h.entry.handBack('shutdown') : outcome, 'handedBack');
+      return;
+    }
+    if (h.handBackRequested && outcome.kind === 'again') {
+      await this.end(key, h, h.entry.handBack('window'), 'handedBack');
       return;
     }
     if (outcome.kind === 'again') {

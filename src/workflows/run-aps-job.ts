@@ -285,6 +285,46 @@ async function runToTarget(input: RunApsJobInput, ended: { value: boolean }): Pr
     inProcess: inProcessSpec,
   });
 
+  /**
+   * Awaits a start. A change made meanwhile never cancels it: once the start's own wait is held by
+   * the waiter of a worker that reads the run's pending start, it is handed back (as at the end of
+   * its window) and the wait that follows takes the change. The pending start is read again after
+   * 1 s, 2 s, … (at most a minute apart) until then, or until the start returns by itself. Without
+   * an update, no command.
+   */
+  const whileStarting = async (start: Promise<StartApsJobResult>): Promise<StartApsJobResult> => {
+    let done = false;
+    const watch = async (): Promise<void> => {
+      let seen = changes;
+      for (;;) {
+        await condition(() => done || changes !== seen);
+        if (done) return;
+        seen = changes;
+        for (let delay = 1_000; ; delay = Math.min(2 * delay, 60_000)) {
+          const pending = await activitiesWith(cfg.activityTimeoutMs, PENDING_WAIT_BUDGET_MS).readPendingWait(
+            {
+              activityType: 'startApsJob',
+            },
+          );
+          if (!pending.found || pending.heldHere) {
+            if (pending.heldHere) log.info("start's own wait handed back for the run's new settings", {});
+            break;
+          }
+          if (await condition(() => done, delay)) return;
+        }
+      }
+    };
+    void watch().catch((err: unknown) => {
+      // The start's own outcome decides; a cancel of the run reaches the start itself.
+      if (!isCancellation(err)) log.warn('could not look at the start under way', { error: String(err) });
+    });
+    try {
+      return await start;
+    } finally {
+      done = true;
+    }
+  };
+
   const startJob = async (): Promise<StartApsJobResult> => {
     let start: StartApsJobResult;
     for (;;) {
@@ -297,21 +337,22 @@ async function runToTarget(input: RunApsJobInput, ended: { value: boolean }): Pr
       const notAfter = deadline;
       const scheduleToCloseMs = remainingMs() + cfg.activityTimeoutMs;
       try {
-        start = await (
-          inProcess
+        start = await whileStarting(
+          (inProcess
             ? inProcessActivities(cfg.activityTimeoutMs, scheduleToCloseMs, maxDelayMs(), true)
             : startActivities(cfg.activityTimeoutMs, scheduleToCloseMs)
-        ).startApsJob({
-          ...ref,
-          target: cfg.target,
-          retryRules: cfg.retryRules,
-          settleMs: cfg.settleWindowMs,
-          settleIntervalMs: Math.min(pollIntervalMs, 5_000),
-          notAfter,
-          ...(unknownReported ? { unknownReported } : {}),
-          // The wait goes on in the same activity: no workflow task and no activity between them.
-          ...(inProcess ? { wait: waitSpec() } : {}),
-        });
+          ).startApsJob({
+            ...ref,
+            target: cfg.target,
+            retryRules: cfg.retryRules,
+            settleMs: cfg.settleWindowMs,
+            settleIntervalMs: Math.min(pollIntervalMs, 5_000),
+            notAfter,
+            ...(unknownReported ? { unknownReported } : {}),
+            // The wait goes on in the same activity: no workflow task and no activity between them.
+            ...(inProcess ? { wait: waitSpec() } : {}),
+          }),
+        );
         break;
       } catch (err) {
         // The deadline moved later while the start was under way, and the start stopped at the one
@@ -492,6 +533,7 @@ async function runToTarget(input: RunApsJobInput, ended: { value: boolean }): Pr
     let onServer: PendingWait | undefined;
     try {
       onServer = await activitiesWith(cfg.activityTimeoutMs, PENDING_WAIT_BUDGET_MS).readPendingWait({
+        activityType: 'waitForApsJob',
         heartbeatOftenMs: HEARTBEAT_OFTEN_MS,
       });
     } catch (err) {
