@@ -401,13 +401,18 @@ export function validateSetDeadline(arg: unknown, nowMs: number): number {
  */
 export function validateExtendDeadline(arg: unknown, currentMs: number, nowMs: number): number {
   const { by } = updateArgument(arg, ['by']);
-  const byMs = parseDuration(by, 'by', { minMs: 1, maxMs: DEADLINE_MAX_MS });
+  const byMs = validateExtendBy(by);
   return checkDeadline(
     currentMs + byMs,
     'by',
     `${describeValue(by)} (a deadline of ${iso(currentMs + byMs)})`,
     nowMs,
   );
+}
+
+/** Validates `extendDeadline`'s `by`: a positive duration of at most {@link DEADLINE_MAX_MS}; returns ms. */
+export function validateExtendBy(by: unknown): number {
+  return parseDuration(by, 'by', { minMs: 1, maxMs: DEADLINE_MAX_MS });
 }
 
 /** Validates the argument of runApsJob's `setOnCancel` update ({ onCancel }). */
