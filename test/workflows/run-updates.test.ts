@@ -415,6 +415,76 @@ describe('runApsJob updates (real dev server, real workers, emulator)', function
       await maybeRecordHistory(handle, 'update-set-deadline-earlier');
     });
 
+    it('setDeadline during the backoff before a restart ends the run at the new deadline, not after the backoff', async () => {
+      const apsJobId = newJobId();
+      stack.emulator.addJob({ apsJobId, regionId: region, kind: 'failing', failAfterPolls: 0 });
+      const handle = await startRun(stack, {
+        regionId: region,
+        apsJobId,
+        pollInterval: '1s',
+        onJobFailure: { restart: true, initialInterval: '1m' },
+      });
+      await eventually(
+        async () => (await handle.query(statusQuery)).phase === 'backing-off',
+        30_000,
+        'backoff',
+      );
+      const deadline = new Date(Date.now() + 3000).toISOString();
+      await handle.executeUpdate(setDeadlineUpdate, { args: [{ deadline }] });
+      const failure = await failureOf(handle);
+      const endedAt = Date.now();
+      assert.equal(failure.type, 'ApsJobTimeout');
+      assert.ok(
+        endedAt - Date.parse(deadline) < 5000,
+        `ended ${endedAt - Date.parse(deadline)} ms after the deadline`,
+      );
+      assert.equal(stack.emulator.calls({ action: 'StartApsJob', apsJobId }), 1, 'no restart');
+    });
+
+    it('extendDeadline during a start that stopped at its old deadline before sending anything: started again under the new one', async () => {
+      const apsJobId = newJobId();
+      stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming' });
+      stack.emulator.injectFault({
+        kind: 'error',
+        code: 'Throttling.User',
+        action: 'StartApsJob',
+        apsJobId,
+        times: 4,
+      });
+      const handle = await startRun(stack, {
+        regionId: region,
+        apsJobId,
+        pollInterval: '1s',
+        timeout: '3s',
+        retryRules: [
+          {
+            errorEquals: ['Throttling.*'],
+            maxAttempts: 10,
+            initialInterval: '2s',
+            backoffCoefficient: 1,
+            jitter: 'none',
+          },
+        ],
+      });
+      await eventually(
+        () => stack.emulator.calls({ action: 'StartApsJob', apsJobId }) >= 1,
+        20_000,
+        'a start',
+      );
+      await handle.executeUpdate(extendDeadlineUpdate, { args: [{ by: '1m' }] });
+      const result = await handle.result();
+      assert.equal(result.status, 'Running');
+      assert.equal(result.started, true);
+      assert.equal(stack.emulator.calls({ action: 'StartApsJob', apsJobId }), 5);
+      assert.equal(stack.emulator.effectiveStarts(apsJobId), 1);
+      const { activities } = await activitiesOf(handle);
+      assert.deepEqual(
+        activities.filter((a) => a.type === 'startApsJob').map((a) => a.ended),
+        ['failed', 'completed'],
+      );
+      assert.equal(activities.filter((a) => a.cancelRequested).length, 0, 'nothing was cancelled');
+    });
+
     it('refuses a deadline before now, a bad time, a bad interval, a bad onCancel: the error names the field, and no event is recorded', async () => {
       const apsJobId = newJobId();
       stack.emulator.addJob({ apsJobId, regionId: region, kind: 'batch', runningPollsToComplete: 1_000_000 });
