@@ -456,7 +456,7 @@ export function buildProgram(): Command {
       : value;
   runCommand(
     'set-poll-interval',
-    'change how often the run reads the job status, from the next read on (1s to 24h)',
+    'change how often the open run reads the job status (1s to 24h); its wait in flight is re-scheduled with it',
     ['<duration>', 'the new interval, e.g. 30s (with --poll-max: the first delay)'],
     (value, o) => void validateSetPollInterval({ pollInterval: pollIntervalOf(value, o) }),
     (c, r, j, value, o) => setJobRunPollInterval(c, r, j, pollIntervalOf(value, o)),
@@ -465,21 +465,21 @@ export function buildProgram(): Command {
     .option('--poll-coefficient <n>', 'growth per read of an adaptive interval (with --poll-max)', '1.25');
   runCommand(
     'set-deadline',
-    "move the run's deadline to a time, earlier or later, not before now",
+    "move the open run's deadline to a time, earlier or later but not before now; its wait in flight is re-scheduled under it",
     ['<time>', 'an ISO-8601 time with its offset, e.g. 2025-01-31T02:00:00Z'],
     (value) => void validateSetDeadline({ deadline: value }, Date.now()),
     (c, r, j, value) => setJobRunDeadline(c, r, j, value),
   );
   runCommand(
     'extend-deadline',
-    "move the run's deadline later by a duration",
+    "move the open run's deadline later by a duration; its wait in flight is re-scheduled under it",
     ['<duration>', 'how much later, e.g. 30m or 2h'],
     (value) => void validateExtendBy(value),
     (c, r, j, value) => extendJobRunDeadline(c, r, j, value),
   );
   runCommand(
     'set-on-cancel',
-    'set what the run does with the job when it is cancelled',
+    'set what the open run does with the job when it is cancelled',
     ['<action>', 'suspend (suspend the job) or leave (leave it as it is)'],
     (value) => void validateSetOnCancel({ onCancel: value }),
     (c, r, j, value) => setJobRunOnCancel(c, r, j, value as OnStopAction),
