@@ -439,6 +439,7 @@ describe('runApsJob updates (real dev server, real workers, emulator)', function
         `ended ${endedAt - Date.parse(deadline)} ms after the deadline`,
       );
       assert.equal(stack.emulator.calls({ action: 'StartApsJob', apsJobId }), 1, 'no restart');
+      await maybeRecordHistory(handle, 'update-set-deadline-during-backoff');
     });
 
     it('extendDeadline during a start that stopped at its old deadline before sending anything: started again under the new one', async () => {
@@ -483,6 +484,7 @@ describe('runApsJob updates (real dev server, real workers, emulator)', function
         ['failed', 'completed'],
       );
       assert.equal(activities.filter((a) => a.cancelRequested).length, 0, 'nothing was cancelled');
+      await maybeRecordHistory(handle, 'update-extend-deadline-start-again');
     });
 
     it('refuses a deadline before now, a bad time, a bad interval, a bad onCancel: the error names the field, and no event is recorded', async () => {
