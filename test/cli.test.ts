@@ -415,7 +415,7 @@ describe('aps-jobs CLI', function () {
 
     const onCancel = await runCli(['run', 'set-on-cancel', apsJobId, 'suspend'], env);
     assert.equal(onCancel.code, 0, onCancel.stderr);
-    assert.match(onCancel.stdout, /^on cancel  suspend$/m);
+    assert.match(onCancel.stdout, /^on cancel +suspend$/m);
 
     // Bad values: one line naming the field, exit 2; checked here, or refused by the run.
     const past = await runCli(['run', 'set-deadline', apsJobId, '2020-01-01T00:00:00Z'], env);
