@@ -989,6 +989,7 @@ export function createActivities(deps: ActivityDeps) {
         ...(state.staleSince !== undefined ? { staleSince: state.staleSince } : {}),
         ...(state.lastLogged !== undefined ? { lastLogged: state.lastLogged } : {}),
         ...(nextReadAt !== undefined ? { nextReadAt } : {}),
+        ...(state.lastReadAt !== undefined ? { lastReadAt: state.lastReadAt } : {}),
       },
     });
     const io = activityIo();

@@ -325,10 +325,14 @@ async function runToTarget(input: RunApsJobInput, ended: { value: boolean }): Pr
     }
   };
 
+  /** The interval the last start was given (its own wait reads at it). */
+  let startedWith = { pollIntervalMs, pollSchedule };
+
   const startJob = async (): Promise<StartApsJobResult> => {
     let start: StartApsJobResult;
     for (;;) {
       setPhase('starting');
+      startedWith = { pollIntervalMs, pollSchedule };
       // The run's deadline is `notAfter`: the activity sends no start past it, and an attempt under
       // way is never cut by the server (one activityTimeout more), so a suspend that follows comes
       // after every StartApsJob that was sent. A start in flight is never cancelled by an update:
@@ -438,10 +442,20 @@ async function runToTarget(input: RunApsJobInput, ended: { value: boolean }): Pr
    */
   const waitForTarget = async (start: StartApsJobResult): Promise<WaitForApsJobResult> => {
     let resume = start.waitState;
+    // The interval the wait so far read at: the start's, then each re-scheduled wait's.
+    let heldWith = startedWith;
     for (;;) {
       if (remainingMs() <= 0) throw timeoutFailure();
+      if (resume && (heldWith.pollIntervalMs !== pollIntervalMs || heldWith.pollSchedule !== pollSchedule)) {
+        // Changed since: the next read comes the new interval after the last one (or the start).
+        const from = resume.lastReadAt ?? start.at;
+        resume = {
+          ...resume,
+          nextReadAt: from + pollDelayMs(pollIntervalMs, pollSchedule, Math.max(1, resume.polls)),
+        };
+      }
       const seen = changes;
-      const scheduledWith = { pollIntervalMs, pollSchedule };
+      heldWith = { pollIntervalMs, pollSchedule };
       const inProcess = patched(Patches.inProcessWait);
       // A cancel of the wait waits for its hand-back (no command differs from a plain cancel).
       const waits = inProcess
@@ -498,16 +512,6 @@ async function runToTarget(input: RunApsJobInput, ended: { value: boolean }): Pr
       if ('reached' in handedBack) return handedBack.reached;
       unknownReported = handedBack.unknownReported ?? unknownReported;
       resume = handedBack.resume;
-      const intervalChanged =
-        scheduledWith.pollIntervalMs !== pollIntervalMs || scheduledWith.pollSchedule !== pollSchedule;
-      if (intervalChanged) {
-        // The next read comes the new interval after the last one (or after the start).
-        const from = resume.lastReadAt ?? start.at;
-        resume = {
-          ...resume,
-          nextReadAt: from + pollDelayMs(pollIntervalMs, pollSchedule, Math.max(1, resume.polls)),
-        };
-      }
       log.info('wait re-scheduled', {
         polls: resume.polls,
         pollIntervalMs,

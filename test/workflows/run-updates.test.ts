@@ -351,6 +351,10 @@ describe('runApsJob updates (real dev server, real workers, emulator)', function
       const waits = activities.filter((a) => a.type === 'waitForApsJob');
       assert.equal(waits.length, 1, 'the start handed its wait back');
       assertIntervals(reads, 0, updateSentAt, waits[0]!.scheduledAt);
+      // The first read of the wait after the start comes the new interval after the start's last.
+      const firstOfWait = reads.findIndex((t) => t >= waits[0]!.scheduledAt);
+      const handOverGap = reads[firstOfWait]! - reads[firstOfWait - 1]!;
+      assert.ok(handOverGap >= 1950 && handOverGap < 3000, `gap at the hand-over: ${handOverGap} ms`);
       await maybeRecordHistory(handle, 'update-poll-interval-during-start');
     });
   });
