@@ -301,13 +301,11 @@ async function runToTarget(input: RunApsJobInput, ended: { value: boolean }): Pr
         if (done) return;
         seen = changes;
         for (let delay = 1_000; ; delay = Math.min(2 * delay, 60_000)) {
-          const pending = await activitiesWith(cfg.activityTimeoutMs, PENDING_WAIT_BUDGET_MS).readPendingWait(
-            {
-              activityType: 'startApsJob',
-            },
-          );
+          const pending = await activities(PENDING_WAIT_BUDGET_MS).readPendingWait({
+            activityType: 'startApsJob',
+          });
           if (!pending.found || pending.heldHere) {
-            if (pending.heldHere) log.info("start's own wait handed back for the run's new settings", {});
+            if (pending.heldHere) log.info("start's own wait handed back for the run's new settings");
             break;
           }
           if (await condition(() => done, delay)) return;
@@ -536,7 +534,7 @@ async function runToTarget(input: RunApsJobInput, ended: { value: boolean }): Pr
     // so that it hears of the cancel at once).
     let onServer: PendingWait | undefined;
     try {
-      onServer = await activitiesWith(cfg.activityTimeoutMs, PENDING_WAIT_BUDGET_MS).readPendingWait({
+      onServer = await activities(PENDING_WAIT_BUDGET_MS).readPendingWait({
         activityType: 'waitForApsJob',
         heartbeatOftenMs: HEARTBEAT_OFTEN_MS,
       });
@@ -575,7 +573,7 @@ async function runToTarget(input: RunApsJobInput, ended: { value: boolean }): Pr
         return onServer.handBack;
       }
       if (!(onServer?.running === false && onServer.attempt === 1)) {
-        log.warn('wait re-scheduled from the state it was given: reads made since may be missing', {});
+        log.warn('wait re-scheduled from the state it was given: reads made since may be missing');
       }
       return { resume: given ?? { polls: 0 } };
     }
