@@ -4,6 +4,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { PollSchedule } from './poll-schedule';
 import type { RetryRuleInput } from './retry/types';
 
 /** Default task queue. */
@@ -157,8 +158,14 @@ export interface RunApsJobStatus {
   startedAt?: string;
   /** When the target was reached, ISO-8601. */
   reachedAt?: string;
-  /** The deadline, ISO-8601. */
+  /** The deadline, ISO-8601 (`setDeadline` and `extendDeadline` move it). */
   deadline: string;
+  /** The poll interval in force, ms (adaptive: its first delay); absent until the input is validated. */
+  pollIntervalMs?: number;
+  /** The adaptive poll interval in force, when the interval is adaptive. */
+  pollSchedule?: PollSchedule;
+  /** What the run does with the job when it is cancelled (`setOnCancel` changes it). */
+  onCancel?: OnStopAction;
   /** Restarts after failures so far (`onJobFailure`), oldest first. */
   restarts: JobRestart[];
   /** Why the suspend on cancel or deadline was refused, when it was (the job may still run). */
@@ -170,6 +177,52 @@ export const statusQuery = defineQuery<RunApsJobStatus>('status');
 
 /** Changes what a run does with the job when it is cancelled (`aps-jobs cancel --suspend`). */
 export const setOnCancelSignal = defineSignal<[OnStopAction]>('setOnCancel');
+
+/** Argument of {@link setPollIntervalUpdate}. */
+export interface SetPollIntervalInput {
+  /** The new interval, as runApsJob's `pollInterval`: a duration (1s to 24h) or an adaptive interval. */
+  pollInterval: DurationInput | AdaptivePollInterval;
+}
+
+/**
+ * Changes a run's poll interval; the wait in flight is re-scheduled with it (a start in flight is
+ * never cancelled: the wait that follows it takes it). Rejected (not recorded) when invalid or once
+ * the run is ending.
+ */
+export const setPollIntervalUpdate = defineUpdate<RunApsJobStatus, [SetPollIntervalInput]>('setPollInterval');
+
+/** Argument of {@link setDeadlineUpdate}. */
+export interface SetDeadlineInput {
+  /** The new deadline: an ISO-8601 time with its offset (`2025-01-31T02:00:00Z`), not before now. */
+  deadline: string;
+}
+
+/**
+ * Moves a run's deadline, earlier or later but never before now; the wait in flight is re-scheduled
+ * under it. Rejected (not recorded) when invalid or once the run is ending.
+ */
+export const setDeadlineUpdate = defineUpdate<RunApsJobStatus, [SetDeadlineInput]>('setDeadline');
+
+/** Argument of {@link extendDeadlineUpdate}. */
+export interface ExtendDeadlineInput {
+  /** How much later the deadline comes (`30m`, `2h`, or ms), at most 366 days. */
+  by: DurationInput;
+}
+
+/** Moves a run's deadline later by a duration; as {@link setDeadlineUpdate} otherwise. */
+export const extendDeadlineUpdate = defineUpdate<RunApsJobStatus, [ExtendDeadlineInput]>('extendDeadline');
+
+/** Argument of {@link setOnCancelUpdate}. */
+export interface SetOnCancelInput {
+  /** `suspend` suspends the job when the run is cancelled; `leave` leaves it as it is. */
+  onCancel: OnStopAction;
+}
+
+/**
+ * The update form of {@link setOnCancelSignal}: validated, and answers with the run's status.
+ * Rejected (not recorded) when invalid or once the run is ending.
+ */
+export const setOnCancelUpdate = defineUpdate<RunApsJobStatus, [SetOnCancelInput]>('setOnCancel');
 
 /** Argument of {@link awaitRunUpdate}. */
 export interface AwaitRunInput {
@@ -200,6 +253,9 @@ export const FailureTypes = {
   /** Not a failure: the job is not at its target yet (BENIGN, retried at the poll interval). */
   ApsJobNotReady: 'ApsJobNotReady',
 } as const;
+
+/** Failure type of an update refused because the run is ending (suspending, done, failed or cancelled). */
+export const RUN_ENDING = 'RunEnding';
 
 /** Search attribute: the job ID. */
 export const ApsJobIdKey = defineSearchAttributeKey('ApsJobId', SearchAttributeType.KEYWORD);

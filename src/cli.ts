@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 /**
- * The command-line front door: `aps-jobs worker | start | status | cancel | supervise | supervisor
- * | jobs list | fleet reconcile | fleet status | schedule | emulator | demo`.
+ * The command-line front door: `aps-jobs worker | start | status | cancel | run | supervise |
+ * supervisor | jobs list | fleet reconcile | fleet status | schedule | emulator | demo`.
  * Errors are one clear line on stderr; exit 0 on success, 1 when a run failed or a call did not
  * go through, 2 on bad input or settings, or a start that clashes with a workflow already open.
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { jobWorkflowId, SCHEDULE_OVERLAPS, type ScheduleOverlap } from './api';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureTypes, jobWorkflowId, SCHEDULE_OVERLAPS, type ScheduleOverlap } from './api';
 import type {
   FleetMode,
   FleetSelector,
@@ -18,6 +19,7 @@ import type {
   OnStopAction,
   ReconcileApsFleetInput,
   RunApsJobInput,
+  RunApsJobStatus,
   SuperviseApsJobInput,
   SupervisorStatus,
 } from './api';
@@ -28,10 +30,15 @@ import {
   cancelSupervisor,
   connectClient,
   describeJobRun,
+  extendJobRunDeadline,
   hasWorkflowPoller,
+  NoOpenRunError,
   noWorkerMessage,
   pauseSupervisor,
   resumeSupervisor,
+  setJobRunDeadline,
+  setJobRunOnCancel,
+  setJobRunPollInterval,
   setSupervisorCheckInterval,
   startJobRun,
   startSupervisor,
@@ -56,7 +63,15 @@ import {
 } from './schedules';
 import { alibabaConfigFrom, ConfigError, taskQueueFrom, regionFrom } from './config';
 import { followJobRun, formatFailureReasons, jobFailedDetailsOf } from './follow';
-import { normalizeReconcileInput, normalizeSuperviseInput, validateCheckInterval } from './input';
+import {
+  normalizeReconcileInput,
+  normalizeSuperviseInput,
+  validateCheckInterval,
+  validateExtendBy,
+  validateSetDeadline,
+  validateSetOnCancel,
+  validateSetPollInterval,
+} from './input';
 import { normalizeRunInput } from './input';
 import { describeValue, formatMs, InputValidationError } from './validation';
 
@@ -384,6 +399,91 @@ export function buildProgram(): Command {
         print(g, { cancelled: true, apsJobId, regionId }, `cancellation requested for ${apsJobId}`);
       });
     });
+
+  const steer = program
+    .command('run')
+    .description(
+      "steer a job's open run: set-poll-interval | set-deadline | extend-deadline | set-on-cancel " +
+        '(a wait in flight is re-scheduled; a start in flight is never cancelled)',
+    );
+  const runCommand = (
+    name: string,
+    description: string,
+    extra: [string, string],
+    check: (value: string, o: Record<string, string | undefined>) => void,
+    act: (
+      client: Client,
+      regionId: string,
+      apsJobId: string,
+      value: string,
+      o: Record<string, string | undefined>,
+    ) => Promise<RunApsJobStatus>,
+  ): Command =>
+    steer
+      .command(name)
+      .description(description)
+      .argument('<apsJobId>', 'the APS job ID')
+      .argument(...extra)
+      .addOption(regionOption())
+      .action(
+        async (apsJobId: string, value: string, o: Record<string, string | undefined>, cmd: Command) => {
+          const g = globals(cmd);
+          const regionId = regionFrom(o.region);
+          // A bad value is exit 2 before any connection.
+          check(value, o);
+          await withClient(g, async (client) => {
+            const s = await act(client, regionId, apsJobId, value, o);
+            const every =
+              s.pollSchedule !== undefined
+                ? `${formatMs(s.pollSchedule.initialMs)} growing ×${s.pollSchedule.coefficient} to ${formatMs(s.pollSchedule.maxMs)}`
+                : s.pollIntervalMs !== undefined
+                  ? formatMs(s.pollIntervalMs)
+                  : '-';
+            const lines = [
+              `phase      ${s.phase}`,
+              `job status ${s.lastStatus ?? '-'}`,
+              `poll every ${every}`,
+              `deadline   ${s.deadline}`,
+              `on cancel  ${s.onCancel ?? '-'}`,
+            ];
+            print(g, s, lines.join('\n'));
+          });
+        },
+      );
+  const pollIntervalOf = (value: string, o: Record<string, string | undefined>) =>
+    o.pollMax !== undefined
+      ? { initial: value, max: o.pollMax, coefficient: Number(o.pollCoefficient) }
+      : value;
+  runCommand(
+    'set-poll-interval',
+    'change how often the open run reads the job status (1s to 24h); its wait in flight is re-scheduled with it',
+    ['<duration>', 'the new interval, e.g. 30s (with --poll-max: the first delay)'],
+    (value, o) => void validateSetPollInterval({ pollInterval: pollIntervalOf(value, o) }),
+    (c, r, j, value, o) => setJobRunPollInterval(c, r, j, pollIntervalOf(value, o)),
+  )
+    .option('--poll-max <duration>', 'make the interval adaptive: it grows per read up to this')
+    .option('--poll-coefficient <n>', 'growth per read of an adaptive interval (with --poll-max)', '1.25');
+  runCommand(
+    'set-deadline',
+    "move the open run's deadline to a time, earlier or later but not before now; its wait in flight is re-scheduled under it",
+    ['<time>', 'an ISO-8601 time with its offset, e.g. 2025-01-31T02:00:00Z'],
+    (value) => void validateSetDeadline({ deadline: value }, Date.now()),
+    (c, r, j, value) => setJobRunDeadline(c, r, j, value),
+  );
+  runCommand(
+    'extend-deadline',
+    "move the open run's deadline later by a duration; its wait in flight is re-scheduled under it",
+    ['<duration>', 'how much later, e.g. 30m or 2h'],
+    (value) => void validateExtendBy(value),
+    (c, r, j, value) => extendJobRunDeadline(c, r, j, value),
+  );
+  runCommand(
+    'set-on-cancel',
+    'set what the open run does with the job when it is cancelled',
+    ['<action>', 'suspend (suspend the job) or leave (leave it as it is)'],
+    (value) => void validateSetOnCancel({ onCancel: value }),
+    (c, r, j, value) => setJobRunOnCancel(c, r, j, value as OnStopAction),
+  );
 
   program
     .command('supervise')
@@ -854,7 +954,13 @@ function describeError(err: unknown): { message: string; code: number } {
     err instanceof ScheduleSpecError
   )
     return { message: err.message, code: 2 };
-  if (err instanceof JobScheduleNotFoundError) return { message: err.message, code: 1 };
+  if (err instanceof JobScheduleNotFoundError || err instanceof NoOpenRunError)
+    return { message: err.message, code: 1 };
+  if (err instanceof WorkflowUpdateFailedError && err.cause instanceof ApplicationFailure) {
+    // The run refused the change: a bad value is the caller's to fix (2), a run ending is not (1).
+    const bad = err.cause.type === FailureTypes.InvalidWorkflowInput;
+    return { message: err.cause.message, code: bad ? 2 : 1 };
+  }
   if (err instanceof WorkflowNotFoundError) {
     return { message: 'no run found for that job (check --region and the job ID)', code: 1 };
   }

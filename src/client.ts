@@ -22,14 +22,19 @@ import {
   ApsPhaseKey,
   ApsRegionKey,
   awaitRunUpdate,
+  extendDeadlineUpdate,
   jobWorkflowId,
   pauseUpdate,
   resumeUpdate,
   setCheckIntervalUpdate,
+  setDeadlineUpdate,
   setOnCancelSignal,
+  setOnCancelUpdate,
+  setPollIntervalUpdate,
   statusQuery,
   supervisorStatusQuery,
   supervisorWorkflowId,
+  type AdaptivePollInterval,
   type AwaitRunInput,
   type DurationInput,
   type OnStopAction,
@@ -40,7 +45,15 @@ import {
 } from './api';
 import { INPUT_HASH_VERSION, inputHash, isUnregisteredSearchAttribute } from './client-support';
 import { failureReasonsOf, type JobFailedDetails } from './failures';
-import { normalizeRunInput, normalizeSuperviseInput, validateCheckInterval } from './input';
+import {
+  normalizeRunInput,
+  normalizeSuperviseInput,
+  validateCheckInterval,
+  validateExtendBy,
+  validateSetDeadline,
+  validateSetOnCancel,
+  validateSetPollInterval,
+} from './input';
 import { describeValue, InputValidationError, validateApsJobId, validateRegionId } from './validation';
 import { runApsJob } from './workflows/run-aps-job';
 import { superviseApsJob } from './workflows/supervise-aps-job';
@@ -530,6 +543,87 @@ export async function cancelJobRun(
     await handle.signal(setOnCancelSignal, action);
   }
   await handle.cancel();
+}
+
+/** A job has no open run to steer (none was started, or it has ended). */
+export class NoOpenRunError extends Error {
+  override readonly name = 'NoOpenRunError';
+  constructor(
+    /** The run's workflow ID. */
+    readonly workflowId: string,
+  ) {
+    super(`no open run ${workflowId}: nothing to change (it has ended, or was never started)`);
+  }
+}
+
+/** The handle of a job's open run (its run ID pinned), or {@link NoOpenRunError}. */
+async function openJobRun(
+  client: Client,
+  regionId: string,
+  apsJobId: string,
+): Promise<WorkflowHandle<typeof runApsJob>> {
+  const workflowId = jobWorkflowId(validateRegionId(regionId), validateApsJobId(apsJobId));
+  const runId = await openRunId(client, workflowId);
+  if (runId === undefined) throw new NoOpenRunError(workflowId);
+  return client.workflow.getHandle<typeof runApsJob>(workflowId, runId);
+}
+
+/**
+ * Changes an open run's poll interval (validated here first, and again by the run): the wait in
+ * flight is re-scheduled with it; a start in flight keeps its own, and the wait after it takes the
+ * new one. Resolves with the run's status.
+ */
+export async function setJobRunPollInterval(
+  client: Client,
+  regionId: string,
+  apsJobId: string,
+  pollInterval: DurationInput | AdaptivePollInterval,
+): Promise<RunApsJobStatus> {
+  validateSetPollInterval({ pollInterval });
+  const handle = await openJobRun(client, regionId, apsJobId);
+  return handle.executeUpdate(setPollIntervalUpdate, { args: [{ pollInterval }] });
+}
+
+/**
+ * Moves an open run's deadline to `deadline` (an ISO-8601 time with its offset, or a Date), earlier
+ * or later but not before now: the wait in flight is re-scheduled under it. Resolves with the
+ * run's status.
+ */
+export async function setJobRunDeadline(
+  client: Client,
+  regionId: string,
+  apsJobId: string,
+  deadline: string | Date,
+): Promise<RunApsJobStatus> {
+  const arg = { deadline: deadline instanceof Date ? deadline.toISOString() : deadline };
+  // The run checks "not before now" again on its own clock.
+  validateSetDeadline(arg, Date.now());
+  const handle = await openJobRun(client, regionId, apsJobId);
+  return handle.executeUpdate(setDeadlineUpdate, { args: [arg] });
+}
+
+/** Moves an open run's deadline later by `by`; as {@link setJobRunDeadline} otherwise. */
+export async function extendJobRunDeadline(
+  client: Client,
+  regionId: string,
+  apsJobId: string,
+  by: DurationInput,
+): Promise<RunApsJobStatus> {
+  validateExtendBy(by);
+  const handle = await openJobRun(client, regionId, apsJobId);
+  return handle.executeUpdate(extendDeadlineUpdate, { args: [{ by }] });
+}
+
+/** Sets what an open run does with the job when it is cancelled; resolves with the run's status. */
+export async function setJobRunOnCancel(
+  client: Client,
+  regionId: string,
+  apsJobId: string,
+  onCancel: OnStopAction,
+): Promise<RunApsJobStatus> {
+  validateSetOnCancel({ onCancel });
+  const handle = await openJobRun(client, regionId, apsJobId);
+  return handle.executeUpdate(setOnCancelUpdate, { args: [{ onCancel }] });
 }
 
 /** A started (or joined) supervisor. */

@@ -2,7 +2,7 @@
  * Validation of runApsJob's, superviseApsJob's and reconcileApsFleet's inputs, shared by the workflows (first thing
  * they do), the client helpers and the CLI (before anything is started). Pure: safe in workflow code.
  */
-import type { PollSchedule } from './activities/poll-schedule';
+import type { PollSchedule } from './poll-schedule';
 import type {
   FleetCarriedState,
   FleetMode,
@@ -330,6 +330,109 @@ export const CHECK_INTERVAL_BOUNDS = { minMs: 100, maxMs: 24 * 3_600_000 };
 /** Validates a check interval; throws {@link InputValidationError} naming `field`. */
 export function validateCheckInterval(value: unknown, field = 'checkInterval'): number {
   return parseDuration(value, field, CHECK_INTERVAL_BOUNDS);
+}
+
+/** The longest run deadline from now that `setDeadline` and `extendDeadline` accept, ms (as `timeout`). */
+export const DEADLINE_MAX_MS = 366 * 86_400_000;
+
+/** An update's argument: an object with only the `known` fields (unknown ones are named in the error). */
+function updateArgument(value: unknown, known: readonly string[]): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InputValidationError(
+      known[0] ?? 'input',
+      `an object like { ${known.join(', ')} }`,
+      describeValue(value),
+    );
+  }
+  const obj = value as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!known.includes(key)) {
+      throw new InputValidationError(key, `no such field (known: ${known.join(', ')})`, 'a value');
+    }
+  }
+  return obj;
+}
+
+/**
+ * Validates the argument of runApsJob's `setPollInterval` update ({ pollInterval }): a duration or
+ * an adaptive interval, as the input's `pollInterval` (but required).
+ */
+export function validateSetPollInterval(arg: unknown): {
+  pollIntervalMs: number;
+  pollSchedule?: PollSchedule;
+} {
+  const { pollInterval } = updateArgument(arg, ['pollInterval']);
+  if (pollInterval === undefined || pollInterval === null) {
+    throw new InputValidationError(
+      'pollInterval',
+      'a duration such as 30s (1s to 24h) or { initial, max, coefficient }',
+      describeValue(pollInterval),
+    );
+  }
+  return normalizePollInterval(pollInterval);
+}
+
+const DEADLINE_FORM =
+  'an ISO-8601 time with its offset, like 2025-01-31T02:00:00Z or 2025-01-31T10:00:00+08:00';
+
+/**
+ * Validates the argument of runApsJob's `setDeadline` update ({ deadline }) against `nowMs` (the
+ * workflow's clock): an ISO-8601 time with an explicit offset (a local time would read differently
+ * on workers in other time zones), not before now and at most {@link DEADLINE_MAX_MS} after it.
+ * Returns epoch ms.
+ */
+export function validateSetDeadline(arg: unknown, nowMs: number): number {
+  const { deadline } = updateArgument(arg, ['deadline']);
+  if (
+    typeof deadline !== 'string' ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(deadline)
+  ) {
+    throw new InputValidationError('deadline', DEADLINE_FORM, describeValue(deadline));
+  }
+  const ms = Date.parse(deadline);
+  if (!Number.isFinite(ms))
+    throw new InputValidationError('deadline', DEADLINE_FORM, describeValue(deadline));
+  return checkDeadline(ms, 'deadline', describeValue(deadline), nowMs);
+}
+
+/**
+ * Validates the argument of runApsJob's `extendDeadline` update ({ by }): a positive duration; the
+ * deadline it gives (`currentMs` + by) must not be before `nowMs`. Returns the new deadline, epoch ms.
+ */
+export function validateExtendDeadline(arg: unknown, currentMs: number, nowMs: number): number {
+  const { by } = updateArgument(arg, ['by']);
+  const byMs = validateExtendBy(by);
+  return checkDeadline(
+    currentMs + byMs,
+    'by',
+    `${describeValue(by)} (a deadline of ${iso(currentMs + byMs)})`,
+    nowMs,
+  );
+}
+
+/** Validates `extendDeadline`'s `by`: a positive duration of at most {@link DEADLINE_MAX_MS}; returns ms. */
+export function validateExtendBy(by: unknown): number {
+  return parseDuration(by, 'by', { minMs: 1, maxMs: DEADLINE_MAX_MS });
+}
+
+/** Validates the argument of runApsJob's `setOnCancel` update ({ onCancel }). */
+export function validateSetOnCancel(arg: unknown): OnStopAction {
+  const { onCancel } = updateArgument(arg, ['onCancel']);
+  return validateEnum(onCancel, 'onCancel', ['suspend', 'leave'] as const);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function checkDeadline(ms: number, field: string, got: string, nowMs: number): number {
+  if (ms < nowMs) {
+    throw new InputValidationError(field, `a deadline not before now (${iso(nowMs)})`, got);
+  }
+  if (ms > nowMs + DEADLINE_MAX_MS) {
+    throw new InputValidationError(field, `a deadline at most ${formatMs(DEADLINE_MAX_MS)} from now`, got);
+  }
+  return ms;
 }
 
 /** Defaults of superviseApsJob's optional fields. */

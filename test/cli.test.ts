@@ -30,6 +30,11 @@ describe('aps-jobs CLI', function () {
       ['start', '--help'],
       ['status', '--help'],
       ['cancel', '--help'],
+      ['run', '--help'],
+      ['run', 'set-poll-interval', '--help'],
+      ['run', 'set-deadline', '--help'],
+      ['run', 'extend-deadline', '--help'],
+      ['run', 'set-on-cancel', '--help'],
       ['demo', '--help'],
       ['jobs', 'list', '--help'],
       ['fleet', 'reconcile', '--help'],
@@ -370,6 +375,80 @@ describe('aps-jobs CLI', function () {
     } finally {
       const cancel = await runCli(['cancel', apsJobId], env);
       assert.equal(cancel.code, 0, cancel.stderr);
+    }
+  });
+
+  it('run set-poll-interval | extend-deadline | set-deadline | set-on-cancel steer an open run and print its status; bad values exit 2, a run that is not open exits 1', async () => {
+    const apsJobId = `aps-cli-${randomUUID().slice(0, 8)}`;
+    stack.emulator.addJob({
+      apsJobId,
+      regionId: 'cn-hangzhou',
+      kind: 'batch',
+      runningPollsToComplete: 1_000_000,
+    });
+    const start = await runCli(['start', apsJobId, '--target', 'completed', '--poll-interval', '1s'], env);
+    assert.equal(start.code, 0, start.stderr);
+    const deadlineIn = (stdout: string): number => {
+      const m = /^deadline +(\S+)$/m.exec(stdout);
+      assert.ok(m, `no deadline line in:\n${stdout}`);
+      return Date.parse(m[1]!);
+    };
+
+    const interval = await runCli(['run', 'set-poll-interval', apsJobId, '2s'], env);
+    assert.equal(interval.code, 0, interval.stderr);
+    assert.match(interval.stdout, /^phase +(starting|waiting)$/m);
+    assert.match(interval.stdout, /^poll every 2s$/m);
+    const adaptive = await runCli(
+      ['run', 'set-poll-interval', apsJobId, '2s', '--poll-max', '1m', '--poll-coefficient', '2'],
+      env,
+    );
+    assert.equal(adaptive.code, 0, adaptive.stderr);
+    assert.match(adaptive.stdout, /^poll every 2s growing ×2 to 1m$/m);
+
+    const extend = await runCli(['run', 'extend-deadline', apsJobId, '1h'], env);
+    assert.equal(extend.code, 0, extend.stderr);
+    assert.equal(deadlineIn(extend.stdout) - deadlineIn(interval.stdout), 3_600_000);
+    const at = new Date(Date.now() + 2 * 3_600_000).toISOString();
+    const set = await runCli(['run', 'set-deadline', apsJobId, at, '--json'], env);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal((JSON.parse(set.stdout) as { deadline: string }).deadline, at);
+
+    const onCancel = await runCli(['run', 'set-on-cancel', apsJobId, 'suspend'], env);
+    assert.equal(onCancel.code, 0, onCancel.stderr);
+    assert.match(onCancel.stdout, /^on cancel +suspend$/m);
+
+    // Bad values: one line naming the field, exit 2; checked here, or refused by the run.
+    const past = await runCli(['run', 'set-deadline', apsJobId, '2020-01-01T00:00:00Z'], env);
+    assert.equal(past.code, 2, past.stderr);
+    assert.equal(past.stderr.trim().split('\n').length, 1, past.stderr);
+    assert.match(past.stderr, /^error: Invalid deadline: expected a deadline not before now/);
+    const often = await runCli(['run', 'set-poll-interval', apsJobId, 'often'], env);
+    assert.equal(often.code, 2, often.stderr);
+    assert.match(often.stderr, /^error: Invalid pollInterval: /);
+    const stop = await runCli(['run', 'set-on-cancel', apsJobId, 'stop'], env);
+    assert.equal(stop.code, 2, stop.stderr);
+    assert.match(stop.stderr, /^error: Invalid onCancel: /);
+    const far = await runCli(['run', 'extend-deadline', apsJobId, '366d'], env);
+    assert.equal(far.code, 2, far.stderr);
+    assert.equal(far.stderr.trim().split('\n').length, 1, far.stderr);
+    assert.match(far.stderr, /^error: Invalid by: expected a deadline at most 366d from now/);
+
+    // The cancel suspends the job, as set-on-cancel said.
+    const cancel = await runCli(['cancel', apsJobId], env);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    await testEnv()
+      .client.workflow.getHandle(jobWorkflowId('cn-hangzhou', apsJobId))
+      .result()
+      .catch(() => undefined);
+    assert.equal(stack.emulator.job(apsJobId)?.status, 'Suspended');
+
+    for (const jobId of [apsJobId, `aps-cli-none-${randomUUID().slice(0, 8)}`]) {
+      const none = await runCli(['run', 'set-poll-interval', jobId, '5s'], env);
+      assert.equal(none.code, 1, none.stderr);
+      assert.equal(
+        none.stderr,
+        `error: no open run aps-job:cn-hangzhou:${jobId}: nothing to change (it has ended, or was never started)\n`,
+      );
     }
   });
 });

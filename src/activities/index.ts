@@ -18,10 +18,12 @@ import type { InProcessWaiter, WaitOutcome } from './waiter';
 import { ERR_MESSAGE_MAX_PAGES } from './call-budget';
 import { createFleetActivities, type FleetActivityDeps } from './fleet';
 import { createOrchestratorActivities } from './orchestrators';
+import { readPendingActivity } from './pending-wait';
 
 export {
   InProcessWaiter,
   type CompletionLike,
+  type HeldActivity,
   type InProcessWaiterOptions,
   type WaitEntry,
   type WaitOutcome,
@@ -173,6 +175,24 @@ export interface WaitResume {
   lastLogged?: string;
   /** Epoch ms when the next read is due (a wait handed back between two reads keeps its delay). */
   nextReadAt?: number;
+  /** Epoch ms of the last read (a new poll interval counts from it). */
+  lastReadAt?: number;
+  /**
+   * Per-rule budget use of failed reads: a wait re-scheduled by the run keeps it (a start's hand
+   * back does not: the wait after it begins afresh).
+   */
+  counters?: RuleCounters;
+}
+
+/**
+ * What a wait hands back to its run when the run stops it to re-schedule it (a new poll interval
+ * or deadline): the details of its cancellation, and of a retried failure that ended it instead.
+ */
+export interface WaitHandBack {
+  /** Where the re-scheduled wait resumes. */
+  resume: WaitResume;
+  /** Unknown statuses reported so far in the run. */
+  unknownReported?: string[];
 }
 
 /** Input of {@link Activities.waitForApsJob}. */
@@ -219,6 +239,37 @@ export interface WaitForApsJobResult {
   polls: number;
   /** Epoch ms when the target was observed. */
   at: number;
+}
+
+/** Input of {@link Activities.readPendingWait}. */
+export interface ReadPendingWaitInput {
+  /**
+   * `waitForApsJob`: the run is about to cancel its wait to re-schedule it. `startApsJob`: the run
+   * never cancels its start, but a start whose own wait this worker's waiter holds is handed back
+   * now, as when its window ends (the start completes with its `waitState`).
+   */
+  activityType: 'waitForApsJob' | 'startApsJob';
+  /**
+   * How long a wait held by this worker's waiter is heartbeated at every sweep, ms: the cancel the
+   * run sends next is heard at once rather than at the next regular heartbeat.
+   */
+  heartbeatOftenMs?: number;
+}
+
+/** Result of {@link Activities.readPendingWait}. */
+export interface PendingWait {
+  /** The run has such an activity pending on the server. */
+  found: boolean;
+  /** An attempt is under way (a worker runs it or its waiter holds it); false between attempts. */
+  running?: boolean;
+  /** The attempt under way, or the next one. */
+  attempt?: number;
+  /** The state its last attempt left on the server (absent before any attempt did). */
+  handBack?: WaitHandBack;
+  /** Epoch ms when the server runs the next attempt (between attempts). */
+  nextAttemptAt?: number;
+  /** This worker's waiter holds the attempt (a wait: now heartbeated often; a start: handed back). */
+  heldHere?: boolean;
 }
 
 /** Input of {@link Activities.suspendApsJob}. */
@@ -288,6 +339,41 @@ interface WaitState {
   staleSince?: number;
   /** Unknown statuses reported in the run. */
   unknownReported?: string[];
+  /** Epoch ms of the last read. */
+  lastReadAt?: number;
+}
+
+/** The hand-back of a wait in `state` whose next read is due at `nextReadAt`. */
+function handBackOf(state: WaitState, nextReadAt: number | undefined): WaitHandBack {
+  return {
+    resume: {
+      polls: state.polls ?? 0,
+      ...(state.stoppedSince !== undefined ? { stoppedSince: state.stoppedSince } : {}),
+      ...(state.leftBefore ? { leftBefore: true } : {}),
+      ...(state.staleSince !== undefined ? { staleSince: state.staleSince } : {}),
+      ...(state.lastLogged !== undefined ? { lastLogged: state.lastLogged } : {}),
+      ...(nextReadAt !== undefined ? { nextReadAt } : {}),
+      ...(state.lastReadAt !== undefined ? { lastReadAt: state.lastReadAt } : {}),
+      ...(Object.keys(state.counters).length > 0 ? { counters: state.counters } : {}),
+    },
+    ...(state.unknownReported ? { unknownReported: state.unknownReported } : {}),
+  };
+}
+
+/**
+ * The same failure with the wait's hand-back in its first detail: a run that stopped the wait to
+ * re-schedule it, and got this retried failure instead of the cancellation, resumes from it.
+ */
+function withHandBack(failure: ApplicationFailure, handBack: WaitHandBack): ApplicationFailure {
+  const [first, ...rest] = failure.details ?? [];
+  return ApplicationFailure.create({
+    type: failure.type ?? undefined,
+    message: failure.message,
+    nonRetryable: failure.nonRetryable === true,
+    ...(failure.nextRetryDelay != null ? { nextRetryDelay: failure.nextRetryDelay } : {}),
+    ...(failure.category != null ? { category: failure.category } : {}),
+    details: [{ ...(first as object | undefined), handBack }, ...rest],
+  });
 }
 
 /** Whether two raw statuses name the same status (the API's case varies). */
@@ -502,6 +588,7 @@ export function createActivities(deps: ActivityDeps) {
     const interval = pollDelayMs(input.pollIntervalMs, input.pollSchedule, polls);
     let status: JobStatus;
     let dbClusterId: string | undefined;
+    state.lastReadAt = now();
     try {
       const detail = await aps.describeJob(ref);
       status = detail.status;
@@ -665,6 +752,8 @@ export function createActivities(deps: ActivityDeps) {
     done: (r: WaitForApsJobResult) => unknown;
     final: (err: Error) => WaitOutcome;
     handBack: (why: 'window' | 'shutdown') => WaitOutcome;
+    /** The details reported when the attempt is cancelled (see {@link WaitEntry.cancelled}). */
+    cancelled?: () => unknown;
     /** Read a failed job's reasons (see {@link Io.explain}). */
     explain: boolean;
   }): never => {
@@ -679,6 +768,16 @@ export function createActivities(deps: ActivityDeps) {
       log: o.log,
       details: o.details,
       handBack: o.handBack,
+      ...(o.cancelled ? { cancelled: o.cancelled } : {}),
+      ...(info.workflowExecution
+        ? {
+            activity: {
+              workflowId: info.workflowExecution.workflowId,
+              runId: info.workflowExecution.runId,
+              activityId: info.activityId,
+            },
+          }
+        : {}),
       step: async () => {
         try {
           const r = await readOnce(o.input, o.rules, o.state, io);
@@ -890,6 +989,7 @@ export function createActivities(deps: ActivityDeps) {
         ...(state.staleSince !== undefined ? { staleSince: state.staleSince } : {}),
         ...(state.lastLogged !== undefined ? { lastLogged: state.lastLogged } : {}),
         ...(nextReadAt !== undefined ? { nextReadAt } : {}),
+        ...(state.lastReadAt !== undefined ? { lastReadAt: state.lastReadAt } : {}),
       },
     });
     const io = activityIo();
@@ -992,7 +1092,7 @@ export function createActivities(deps: ActivityDeps) {
       const state: WaitState = {
         ...input.resume,
         ...prior,
-        counters: prior.counters ?? {},
+        counters: prior.counters ?? input.resume?.counters ?? {},
         polls: prior.polls ?? (info.attempt > 1 ? info.attempt - 1 : (input.resume?.polls ?? 0)),
       };
       // A wait handed back between two reads keeps its delay: the first attempt reads when due.
@@ -1035,15 +1135,23 @@ export function createActivities(deps: ActivityDeps) {
             failure: notReadyFailure(
               `wait handed back to the server (${why === 'window' ? 'its window ended' : 'the worker shuts down'})`,
               Math.max(1, nextAt - now()),
-              { status: state.lastLogged, polls: state.polls },
+              { status: state.lastLogged, polls: state.polls, handBack: handBackOf(state, nextAt) },
             ),
             details: state,
           }),
+          // The run stops the wait to re-schedule it (a new poll interval or deadline): it resumes
+          // from here, with nothing read twice or lost.
+          cancelled: () => handBackOf(state, nextAt),
         });
       }
-      if (first.failure) throw first.failure;
+      const nextAt = now() + first.delayMs;
+      if (first.failure) throw withHandBack(first.failure, handBackOf(state, nextAt));
       heartbeat(state);
-      throw notReadyFailure(first.why, first.delayMs, { status: first.status, polls: state.polls });
+      throw notReadyFailure(first.why, first.delayMs, {
+        status: first.status,
+        polls: state.polls,
+        handBack: handBackOf(state, nextAt),
+      });
     },
 
     /**
@@ -1074,6 +1182,42 @@ export function createActivities(deps: ActivityDeps) {
         ...reasons,
         at: now(),
         ...(unknownReported ? { unknownReported } : {}),
+      };
+    },
+
+    /**
+     * Reads the run's own pending wait (waitForApsJob) on the server, through the worker's client:
+     * the state its last attempt left, whether an attempt is under way, and when the next is due.
+     * A run reads it right before it cancels the wait to re-schedule it, because the server
+     * cancels a wait that is between attempts at once and hands back none of its state. A wait
+     * held by this worker's waiter is heartbeated often for a while, so that the cancel is heard
+     * at once. For a start (never cancelled) it only hands back the start's own wait when this
+     * worker's waiter holds it, so the wait that follows takes the run's new settings.
+     */
+    async readPendingWait(input: ReadPendingWaitInput): Promise<PendingWait> {
+      const execution = activityInfo().workflowExecution;
+      if (!execution) return { found: false };
+      const pending = await readPendingActivity(Context.current().client, execution, input.activityType);
+      if (!pending) return { found: false };
+      const activity = { ...execution, activityId: pending.activityId };
+      if (input.activityType === 'startApsJob') {
+        // Only a start that waits is held (its start has taken effect): handing it back cancels nothing.
+        const heldHere = deps.waiter?.handBackNow(activity) ?? false;
+        return { found: true, running: pending.running, attempt: pending.attempt, heldHere };
+      }
+      const d = pending.details as Partial<WaitState> | undefined;
+      const state: WaitState | undefined =
+        typeof d === 'object' && d !== null
+          ? { ...d, counters: d.counters ?? {}, polls: d.polls ?? pending.attempt - 1 }
+          : undefined;
+      const heldHere = deps.waiter?.heartbeatOften(activity, input.heartbeatOftenMs ?? 10_000) ?? false;
+      return {
+        found: true,
+        running: pending.running,
+        attempt: pending.attempt,
+        ...(state ? { handBack: handBackOf(state, pending.nextAttemptAt) } : {}),
+        ...(pending.nextAttemptAt !== undefined ? { nextAttemptAt: pending.nextAttemptAt } : {}),
+        heldHere,
       };
     },
 

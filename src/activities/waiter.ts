@@ -20,7 +20,9 @@ export type WaitOutcome =
   /** The attempt fails with `failure` (after `details` are heartbeated, when given). */
   | { kind: 'fail'; failure: Error; details?: unknown }
   /** Not yet: the next step comes after `delayMs`. */
-  | { kind: 'again'; delayMs: number };
+  | { kind: 'again'; delayMs: number }
+  /** The attempt is reported cancelled, with `details` (the state a run resumes the wait from). */
+  | { kind: 'cancelled'; details?: unknown };
 
 /** One attempt handed to the waiter. */
 export interface WaitEntry {
@@ -40,8 +42,28 @@ export interface WaitEntry {
   details(): unknown;
   /** How the attempt ends when it is handed back (window over, or the worker shuts down). */
   handBack(why: 'window' | 'shutdown'): WaitOutcome;
+  /**
+   * The details reported when the attempt is cancelled: a run that cancels a wait to re-schedule it
+   * resumes from them (absent: none).
+   */
+  cancelled?(): unknown;
+  /**
+   * The attempt's workflow run and activity, so that {@link InProcessWaiter.heartbeatOften} and
+   * {@link InProcessWaiter.handBackNow} find it.
+   */
+  activity?: HeldActivity;
   /** The attempt's logger. */
   log: Logger;
+}
+
+/** Which activity of which run an attempt belongs to. */
+export interface HeldActivity {
+  /** Workflow ID. */
+  workflowId: string;
+  /** Run ID. */
+  runId: string;
+  /** Activity ID. */
+  activityId: string;
 }
 
 /** What the waiter needs of `AsyncCompletionClient` (by task token). */
@@ -49,7 +71,7 @@ export interface CompletionLike {
   complete(taskToken: Uint8Array, result: unknown): Promise<void>;
   fail(taskToken: Uint8Array, err: unknown): Promise<void>;
   heartbeat(taskToken: Uint8Array, details?: unknown): Promise<void>;
-  reportCancellation(taskToken: Uint8Array): Promise<void>;
+  reportCancellation(taskToken: Uint8Array, details?: unknown): Promise<void>;
 }
 
 /** Options of {@link InProcessWaiter}. */
@@ -73,6 +95,12 @@ interface Held {
   ended: boolean;
   /** When the next read is due: reads keep to a grid from the first, however long each took. */
   dueAt?: number;
+  /** A heartbeat answered that the attempt is cancelled while a read was in flight: the read ends it. */
+  cancelRequested?: boolean;
+  /** Until when the attempt heartbeats at every sweep (see {@link InProcessWaiter.heartbeatOften}). */
+  oftenUntil?: number;
+  /** {@link InProcessWaiter.handBackNow} was asked while a read was in flight: the read ends it. */
+  handBackRequested?: boolean;
 }
 
 /** Counts of the waiter, for metrics and the benchmark. */
@@ -130,6 +158,43 @@ export class InProcessWaiter {
     this.schedule(key, h, entry.firstDelayMs);
     this.sweeper ??= setInterval(() => this.sweep(), this.opts.sweepEveryMs ?? 1000);
     this.sweeper.unref();
+  }
+
+  /**
+   * Heartbeats the attempts of `activity` at every sweep for `forMs`: a run about to cancel the
+   * wait (to re-schedule it) hears back at once instead of at the next regular heartbeat. False
+   * when this waiter holds no such attempt.
+   */
+  heartbeatOften(activity: HeldActivity, forMs: number): boolean {
+    const found = this.find(activity);
+    for (const [, h] of found) h.oftenUntil = this.now() + forMs;
+    return found.length > 0;
+  }
+
+  /**
+   * Hands the attempts of `activity` back now, as when their window ends (after the read in
+   * flight, if any). False when this waiter holds no such attempt.
+   */
+  handBackNow(activity: HeldActivity): boolean {
+    const found = this.find(activity);
+    for (const [key, h] of found) {
+      if (h.stepping) h.handBackRequested = true;
+      else this.track(this.end(key, h, h.entry.handBack('window'), 'handedBack'));
+    }
+    return found.length > 0;
+  }
+
+  private find(activity: HeldActivity): [string, Held][] {
+    return [...this.held].filter(([, h]) => {
+      const a = h.entry.activity;
+      return (
+        a !== undefined &&
+        !h.ended &&
+        a.workflowId === activity.workflowId &&
+        a.runId === activity.runId &&
+        a.activityId === activity.activityId
+      );
+    });
   }
 
   /** Counts so far. */
@@ -212,8 +277,21 @@ export class InProcessWaiter {
     }
     this.counts.steps++;
     if (h.ended) return;
+    if (h.cancelRequested) {
+      // Cancelled while reading: the read counts, then the attempt ends (at the target, it completes).
+      if (outcome.kind === 'again') {
+        await this.end(key, h, { kind: 'cancelled', details: h.entry.cancelled?.() }, 'cancelled');
+      } else {
+        await this.end(key, h, outcome, outcome.kind === 'done' ? 'done' : 'failed');
+      }
+      return;
+    }
     if (this.closing) {
       await this.end(key, h, outcome.kind === 'again' ? h.entry.handBack('shutdown') : outcome, 'handedBack');
+      return;
+    }
+    if (h.handBackRequested && outcome.kind === 'again') {
+      await this.end(key, h, h.entry.handBack('window'), 'handedBack');
       return;
     }
     if (outcome.kind === 'again') {
@@ -226,7 +304,11 @@ export class InProcessWaiter {
   private sweep(): void {
     const t = this.now();
     for (const [key, h] of this.held) {
-      if (!h.ended && !h.heartbeating && t - h.lastHeartbeatAt >= h.entry.heartbeatEveryMs) {
+      const every =
+        h.oftenUntil !== undefined && t < h.oftenUntil
+          ? Math.min(this.opts.sweepEveryMs ?? 1000, h.entry.heartbeatEveryMs)
+          : h.entry.heartbeatEveryMs;
+      if (!h.ended && !h.heartbeating && t - h.lastHeartbeatAt >= every) {
         this.track(this.heartbeat(key, h));
       }
     }
@@ -243,7 +325,10 @@ export class InProcessWaiter {
     } catch (err) {
       if (err instanceof ActivityCancelledError) {
         h.entry.log.info('wait cancelled', { job: h.entry.name });
-        await this.end(key, h, undefined, 'cancelled');
+        h.cancelRequested = true;
+        // A read in flight ends the attempt once it is counted (stepOnce).
+        if (h.stepping) return;
+        await this.end(key, h, { kind: 'cancelled', details: h.entry.cancelled?.() }, 'cancelled');
       } else if (err instanceof ActivityPausedError || err instanceof ActivityResetError) {
         // Paused or reset by an operator: the attempt goes back to the server, which decides.
         if (h.timer) clearTimeout(h.timer);
@@ -277,7 +362,7 @@ export class InProcessWaiter {
   private async end(
     key: string,
     h: Held,
-    outcome: WaitOutcome | undefined,
+    outcome: WaitOutcome,
     why: keyof WaiterStats['ended'],
   ): Promise<void> {
     if (h.ended) return;
@@ -288,8 +373,8 @@ export class InProcessWaiter {
     const deadline = this.now() + 3 * h.entry.heartbeatEveryMs;
     for (let delay = 200; ; delay = Math.min(delay * 2, 5_000)) {
       try {
-        if (outcome === undefined) {
-          await completion.reportCancellation(token);
+        if (outcome.kind === 'cancelled') {
+          await completion.reportCancellation(token, outcome.details);
         } else if (outcome.kind === 'done') {
           await completion.complete(token, outcome.result);
         } else if (outcome.kind === 'fail') {
@@ -301,8 +386,8 @@ export class InProcessWaiter {
         break;
       } catch (err) {
         if (err instanceof ActivityNotFoundError || err instanceof ActivityCancelledError) {
-          if (err instanceof ActivityCancelledError && outcome !== undefined) {
-            outcome = undefined;
+          if (err instanceof ActivityCancelledError && outcome.kind !== 'cancelled') {
+            outcome = { kind: 'cancelled', details: h.entry.cancelled?.() };
             continue;
           }
           why = 'gone';

@@ -20,7 +20,8 @@ class FakeCompletion {
   complete = (token: Uint8Array, result: unknown) => this.record('complete', token, result);
   fail = (token: Uint8Array, err: unknown) => this.record('fail', token, err);
   heartbeat = (token: Uint8Array, details?: unknown) => this.record('heartbeat', token, details);
-  reportCancellation = (token: Uint8Array) => this.record('reportCancellation', token);
+  reportCancellation = (token: Uint8Array, details?: unknown) =>
+    this.record('reportCancellation', token, details);
   of(token: string, call?: string) {
     return this.calls.filter((c) => c.token === token && (call === undefined || c.call === call));
   }
@@ -124,6 +125,57 @@ describe('in-process waiter (fake completion client)', () => {
     await sleep(250);
     assert.equal(e.stepsTaken, 0);
     assert.equal(waiter.stats().ended.cancelled, 1);
+    await waiter.close();
+  });
+
+  it('reports a cancellation with the state the entry hands back, after the read in flight is counted', async () => {
+    const fake = new FakeCompletion();
+    let cancelled = false;
+    fake.answer = (call) =>
+      call === 'heartbeat' && cancelled ? new ActivityCancelledError('cancelled') : undefined;
+    const waiter = new InProcessWaiter({ completion: fake, sweepEveryMs: 10 });
+    let reads = 0;
+    let release: () => void = noop;
+    const activity = { workflowId: 'w', runId: 'r', activityId: '7' };
+    waiter.add({
+      ...entry('g', [], { firstDelayMs: 10, heartbeatEveryMs: 60_000 }),
+      activity,
+      step: async (): Promise<WaitOutcome> => {
+        reads++;
+        // The second read is in flight when the cancel is heard.
+        if (reads === 2) await new Promise<void>((r) => (release = r));
+        return { kind: 'again', delayMs: 10 };
+      },
+      cancelled: () => ({ resume: { polls: reads } }),
+    });
+    await until(() => reads === 2, 'the second read in flight');
+    cancelled = true;
+    // Heartbeats come only every minute, unless the run is about to cancel: then at every sweep.
+    assert.equal(waiter.heartbeatOften(activity, 5000), true);
+    assert.equal(waiter.heartbeatOften({ ...activity, activityId: '8' }, 5000), false);
+    await until(() => fake.of('g', 'heartbeat').length >= 2, 'a heartbeat soon');
+    await sleep(50);
+    assert.equal(fake.of('g', 'reportCancellation').length, 0, 'not before the read in flight ends');
+    release();
+    await until(() => fake.of('g', 'reportCancellation').length === 1, 'cancellation');
+    assert.deepEqual(fake.of('g', 'reportCancellation')[0]?.arg, { resume: { polls: 2 } });
+    assert.equal(reads, 2);
+    assert.equal(waiter.stats().ended.cancelled, 1);
+    await waiter.close();
+  });
+
+  it('handBackNow hands the attempt of that activity back at once, as at the end of its window', async () => {
+    const fake = new FakeCompletion();
+    const waiter = new InProcessWaiter({ completion: fake });
+    const activity = { workflowId: 'w', runId: 'r', activityId: '1' };
+    const e = entry('h', [{ kind: 'again', delayMs: 60_000 }], { firstDelayMs: 10 });
+    waiter.add({ ...e, activity });
+    await until(() => e.stepsTaken === 1, 'a read');
+    assert.equal(waiter.handBackNow({ ...activity, runId: 'other' }), false);
+    assert.equal(waiter.handBackNow(activity), true);
+    await until(() => fake.of('h', 'complete').length === 1, 'hand-back');
+    assert.deepEqual(fake.of('h', 'complete')[0]?.arg, { handedBack: 'window', steps: 1 });
+    assert.equal(waiter.stats().ended.handedBack, 1);
     await waiter.close();
   });
 
