@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { ensurePostgres, POSTGRES_MAJOR, removeOutsideHome } from '../src/dev/postgres';
-import { Stack, type StackState } from '../src/dev/stack';
+import { assertStackFolder, Stack, type StackState } from '../src/dev/stack';
 import { resolveTemporalCli } from '../src/dev/temporal-cli';
 import { resolveTemporalServer } from '../src/dev/temporal-server';
 import { resolveToxiproxy } from '../src/dev/toxiproxy';
@@ -126,6 +126,7 @@ async function up(f: Files, args: string[]): Promise<void> {
     printState(readState(f) as StackState, running);
     return;
   }
+  assertStackFolder(f.dir);
   mkdirSync(join(f.dir, 'logs'), { recursive: true });
   rmSync(f.state, { force: true });
   rmSync(f.keep, { force: true });
@@ -212,6 +213,8 @@ async function down(f: Files, keep: boolean): Promise<void> {
   for (const pid of left.filter(alive)) process.kill(pid, 'SIGKILL');
   if (left.length > 0) say(`stack: stopped ${left.length} process(es) the supervisor left`);
   if (!keep) {
+    // Only a folder that holds nothing but the stack's own files is removed.
+    assertStackFolder(f.dir);
     removeOutsideHome(f.dir);
     rmSync(f.dir, { recursive: true, force: true });
   } else rmSync(f.state, { force: true });

@@ -17,6 +17,7 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -188,6 +189,7 @@ export class Stack {
     const namespace = opts.namespace ?? 'default';
     const taskQueue = opts.taskQueue ?? 'aps-jobs';
     const workers = opts.workers ?? 3;
+    assertStackFolder(opts.dir);
     mkdirSync(opts.dir, { recursive: true });
     // PostgreSQL runs as `postgres` when this runs as root: it must be able to reach its folder.
     chmodSync(opts.dir, 0o711);
@@ -223,85 +225,92 @@ export class Stack {
       log(`stack: initialising PostgreSQL in ${postgres.dataDir}`);
       postgres.init();
     }
-    await postgres.start();
-    log(`stack: PostgreSQL on 127.0.0.1:${pgPort}`);
-
-    const toolPath = `${join(temporal.sqlTool, '..')}:${join(cli.path, '..')}:${process.env.PATH ?? ''}`;
-    log('stack: schema (deploy/temporal/setup-schema.sh)');
-    runScript(STACK_SCRIPTS.schema, join(logs, 'setup-schema.log'), {
-      PATH: toolPath,
-      POSTGRES_SEEDS: '127.0.0.1',
-      DB_PORT: String(pgPort),
-      POSTGRES_USER: postgres.user,
-      POSTGRES_PWD: password,
-      SCHEMA_ROOT: temporal.schemaDir,
-    });
-
-    // Temporal keeps membership ports in a smallint column: they must stay below 32768.
-    const membershipPort = (): Promise<number> => freePortInRange(20_000, 32_000);
-    const ports = {
-      frontend: await freePort(),
-      frontendHttp: await freePort(),
-      frontendMembership: await membershipPort(),
-      internalHttp: await freePort(),
-      history: await freePort(),
-      historyMembership: await membershipPort(),
-      matching: await freePort(),
-      matchingMembership: await membershipPort(),
-      worker: await freePort(),
-      workerMembership: await membershipPort(),
-      metrics: await freePort(),
-    };
-    const address = `127.0.0.1:${ports.frontend}`;
-    // The compose service's environment (COMPOSE_SERVER_ENV), with local addresses and ports.
-    const serverEnv: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH,
-      DB: COMPOSE_SERVER_ENV.DB,
-      DB_PORT: String(pgPort),
-      // The template reads the visibility store's port from these, not from DB_PORT.
-      VISIBILITY_DB_PORT: String(pgPort),
-      POSTGRES_SEEDS: '127.0.0.1',
-      POSTGRES_USER: postgres.user,
-      POSTGRES_PWD: password,
-      NUM_HISTORY_SHARDS: COMPOSE_SERVER_ENV.NUM_HISTORY_SHARDS,
-      DYNAMIC_CONFIG_FILE_PATH: dynamicConfigFile(opts.dir, opts.extraDynamicConfig),
-      BIND_ON_IP: '127.0.0.1',
-      TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
-      FRONTEND_GRPC_PORT: String(ports.frontend),
-      FRONTEND_HTTP_PORT: String(ports.frontendHttp),
-      FRONTEND_MEMBERSHIP_PORT: String(ports.frontendMembership),
-      INTERNAL_FRONTEND_HTTP_PORT: String(ports.internalHttp),
-      HISTORY_GRPC_PORT: String(ports.history),
-      HISTORY_MEMBERSHIP_PORT: String(ports.historyMembership),
-      MATCHING_GRPC_PORT: String(ports.matching),
-      MATCHING_MEMBERSHIP_PORT: String(ports.matchingMembership),
-      WORKER_GRPC_PORT: String(ports.worker),
-      WORKER_MEMBERSHIP_PORT: String(ports.workerMembership),
-      PROMETHEUS_ENDPOINT: `127.0.0.1:${ports.metrics}`,
-      LOG_LEVEL: process.env.APS_STACK_SERVER_LOG ?? 'warn',
-    };
-
-    const toxiproxy = await Toxiproxy.start(toxiproxyBin, await freePort(), join(logs, 'toxiproxy.log'));
-    let emulator: RunningEmulator | undefined;
-    let aps = opts.aps;
-    if (!aps) {
-      emulator = await startEmulator({ autoCreateJobs: true });
-      aps = { endpoint: emulator.endpoint, keys: emulator.credentials };
-      log(`stack: APS emulator at http://${emulator.endpoint} (jobs aps-… exist on first use)`);
-    }
-    const stack = new Stack(
-      opts,
-      postgres,
-      temporal,
-      serverEnv,
-      address,
-      `http://127.0.0.1:${ports.metrics}/metrics`,
-      toxiproxy,
-      undefined,
-      emulator,
-      aps.endpoint,
-    );
+    // What is started is stopped again when a later step fails (PostgreSQL, Toxiproxy, the emulator).
+    const undo: (() => unknown)[] = [];
     try {
+      await postgres.start();
+      undo.push(() => postgres.stop());
+      log(`stack: PostgreSQL on 127.0.0.1:${pgPort}`);
+
+      const toolPath = `${join(temporal.sqlTool, '..')}:${join(cli.path, '..')}:${process.env.PATH ?? ''}`;
+      log('stack: schema (deploy/temporal/setup-schema.sh)');
+      runScript(STACK_SCRIPTS.schema, join(logs, 'setup-schema.log'), {
+        PATH: toolPath,
+        POSTGRES_SEEDS: '127.0.0.1',
+        DB_PORT: String(pgPort),
+        POSTGRES_USER: postgres.user,
+        POSTGRES_PWD: password,
+        SCHEMA_ROOT: temporal.schemaDir,
+      });
+
+      // Temporal keeps membership ports in a smallint column: they must stay below 32768.
+      const membershipPort = (): Promise<number> => freePortInRange(20_000, 32_000);
+      const ports = {
+        frontend: await freePort(),
+        frontendHttp: await freePort(),
+        frontendMembership: await membershipPort(),
+        internalHttp: await freePort(),
+        history: await freePort(),
+        historyMembership: await membershipPort(),
+        matching: await freePort(),
+        matchingMembership: await membershipPort(),
+        worker: await freePort(),
+        workerMembership: await membershipPort(),
+        metrics: await freePort(),
+      };
+      const address = `127.0.0.1:${ports.frontend}`;
+      // The compose service's environment (COMPOSE_SERVER_ENV), with local addresses and ports.
+      const serverEnv: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        DB: COMPOSE_SERVER_ENV.DB,
+        DB_PORT: String(pgPort),
+        // The template reads the visibility store's port from these, not from DB_PORT.
+        VISIBILITY_DB_PORT: String(pgPort),
+        POSTGRES_SEEDS: '127.0.0.1',
+        POSTGRES_USER: postgres.user,
+        POSTGRES_PWD: password,
+        NUM_HISTORY_SHARDS: COMPOSE_SERVER_ENV.NUM_HISTORY_SHARDS,
+        DYNAMIC_CONFIG_FILE_PATH: dynamicConfigFile(opts.dir, opts.extraDynamicConfig),
+        BIND_ON_IP: '127.0.0.1',
+        TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
+        FRONTEND_GRPC_PORT: String(ports.frontend),
+        FRONTEND_HTTP_PORT: String(ports.frontendHttp),
+        FRONTEND_MEMBERSHIP_PORT: String(ports.frontendMembership),
+        INTERNAL_FRONTEND_HTTP_PORT: String(ports.internalHttp),
+        HISTORY_GRPC_PORT: String(ports.history),
+        HISTORY_MEMBERSHIP_PORT: String(ports.historyMembership),
+        MATCHING_GRPC_PORT: String(ports.matching),
+        MATCHING_MEMBERSHIP_PORT: String(ports.matchingMembership),
+        WORKER_GRPC_PORT: String(ports.worker),
+        WORKER_MEMBERSHIP_PORT: String(ports.workerMembership),
+        PROMETHEUS_ENDPOINT: `127.0.0.1:${ports.metrics}`,
+        LOG_LEVEL: process.env.APS_STACK_SERVER_LOG ?? 'warn',
+      };
+
+      const toxiproxy = await Toxiproxy.start(toxiproxyBin, await freePort(), join(logs, 'toxiproxy.log'));
+      undo.push(() => toxiproxy.stop());
+      let emulator: RunningEmulator | undefined;
+      let aps = opts.aps;
+      if (!aps) {
+        emulator = await startEmulator({ autoCreateJobs: true });
+        undo.push(() => emulator?.close());
+        aps = { endpoint: emulator.endpoint, keys: emulator.credentials };
+        log(`stack: APS emulator at http://${emulator.endpoint} (jobs aps-… exist on first use)`);
+      }
+      const stack = new Stack(
+        opts,
+        postgres,
+        temporal,
+        serverEnv,
+        address,
+        `http://127.0.0.1:${ports.metrics}/metrics`,
+        toxiproxy,
+        undefined,
+        emulator,
+        aps.endpoint,
+      );
+      // From here the stack stops all it started.
+      undo.splice(0, undo.length, () => stack.down({ keep: true, quiet: true }));
       await stack.startServer();
       log(
         `stack: Temporal server ${temporal.version ?? ''} on ${address} (${COMPOSE_SERVER_ENV.NUM_HISTORY_SHARDS} history shards)`,
@@ -334,11 +343,11 @@ export class Stack {
         await pool.start(180_000);
         log(`stack: ${workers} workers polling ${taskQueue}`);
       }
+      return stack;
     } catch (err) {
-      await stack.down({ keep: true, quiet: true });
+      for (const stop of undo.reverse()) await stop();
       throw err;
     }
-    return stack;
   }
 
   /** Starts the server process and waits until its frontend serves. */
@@ -483,6 +492,33 @@ export class Stack {
       rmSync(this.opts.dir, { recursive: true, force: true });
     }
     log(`stack: down${opts.keep ? ` (kept ${this.opts.dir})` : ''}`);
+  }
+}
+
+/** What a stack folder holds: a folder with anything else is not the stack's to change or remove. */
+const STACK_ENTRIES = new Set([
+  'db-password',
+  'logs',
+  'pg',
+  'pg-home',
+  'state.json',
+  'supervisor.pid',
+  'keep',
+  'workflow-bundle.js',
+  'dynamicconfig.yaml',
+]);
+
+/** Whether `dir` is absent, empty, or holds only what a stack writes (so `up` may use it and `down` remove it). */
+export function isStackFolder(dir: string): boolean {
+  return !existsSync(dir) || readdirSync(dir).every((entry) => STACK_ENTRIES.has(entry));
+}
+
+/** Refuses a folder that holds anything a stack does not write: the stack changes its mode and `down` removes it. */
+export function assertStackFolder(dir: string): void {
+  if (!isStackFolder(dir)) {
+    throw new Error(
+      `stack folder ${dir} holds files of its own; give a new or empty folder with --dir (down removes it)`,
+    );
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StackState } from '../../../src/dev/stack';
@@ -47,6 +47,18 @@ describe('reliability (stack): npm run stack up, status, a job, down', function 
     // Whatever happened above, nothing stays up.
     if (existsSync(dir)) await run('scripts/stack.ts', ['down', '--dir', dir]);
     rmSync(parent, { recursive: true, force: true });
+  });
+
+  it('refuses a folder that holds files of its own, and leaves them alone', async () => {
+    const foreign = join(parent, 'mine');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'notes.txt'), 'keep me');
+    for (const command of ['up', 'down']) {
+      const res = await run('scripts/stack.ts', [command, '--dir', foreign]);
+      assert.equal(res.code, 1, res.out);
+      assert.match(res.out, /holds files of its own; give a new or empty folder with --dir/);
+    }
+    assert.equal(readFileSync(join(foreign, 'notes.txt'), 'utf8'), 'keep me');
   });
 
   it('brings the stack up, runs a job to Running on it, and leaves nothing behind', async () => {
