@@ -190,8 +190,14 @@ async function run(f: Files, opts: { workers: number; taskQueue: string }): Prom
     await stack.down({ keep, quiet: false });
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  const onSignal = (): void => {
+    stop().catch((err: unknown) => {
+      say(`stack: stopping failed: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
 
 async function down(f: Files, keep: boolean): Promise<void> {

@@ -55,14 +55,10 @@ export class Toxiproxy {
   ) {}
 
   /** Starts `bin` with its API on `port`, logging to `logFile`. */
-  static async start(bin: string, port: number, logFile: string, detached = false): Promise<Toxiproxy> {
+  static async start(bin: string, port: number, logFile: string): Promise<Toxiproxy> {
     const fd = openSync(logFile, 'a');
-    const child = spawn(bin, ['-host', '127.0.0.1', '-port', String(port)], {
-      stdio: ['ignore', fd, fd],
-      detached,
-    });
+    const child = spawn(bin, ['-host', '127.0.0.1', '-port', String(port)], { stdio: ['ignore', fd, fd] });
     closeSync(fd);
-    if (detached) child.unref();
     const proxy = new Toxiproxy(child, `http://127.0.0.1:${port}`);
     const until = Date.now() + 15_000;
     for (;;) {
