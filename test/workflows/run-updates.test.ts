@@ -370,8 +370,15 @@ describe('runApsJob updates (real dev server, real workers, emulator)', function
 
     it('extendDeadline lets a run that would time out reach its target', async () => {
       const apsJobId = newJobId();
-      stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming', startingMs: 12_000 });
-      const handle = await startRun(stack, { regionId: region, apsJobId, pollInterval: '1s', timeout: '6s' });
+      // Starting for 30 s against a 12 s timeout: without the update the run times out. The 12 s
+      // leave a loaded machine time to see the run waiting before its old deadline.
+      stack.emulator.addJob({ apsJobId, regionId: region, kind: 'streaming', startingMs: 30_000 });
+      const handle = await startRun(stack, {
+        regionId: region,
+        apsJobId,
+        pollInterval: '1s',
+        timeout: '12s',
+      });
       await eventually(async () => (await livePhase(handle)) === 'waiting', 20_000, 'waiting');
       const before = await handle.query(statusQuery);
       const status = await handle.executeUpdate(extendDeadlineUpdate, { args: [{ by: '1m' }] });
