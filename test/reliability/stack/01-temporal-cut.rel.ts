@@ -2,8 +2,8 @@
  * A worker host cut off from Temporal in the middle of a start: its link to the frontend drops
  * every byte (a partition, not a refusal) right after its pre-start status read, so the
  * StartApsJob that follows reaches the job but its result never reaches the server. The attempt
- * times out on its heartbeat, another host takes the run over, reads the job as started and does
- * not start it again; the link heals afterwards.
+ * times out on its heartbeat and a later attempt (on whichever host polls for it) takes the run
+ * over, reads the job as started and does not start it again; the link heals afterwards.
  */
 import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +17,7 @@ const ID = 'stack-temporal-cut';
 describe('reliability (stack): worker cut off from Temporal during a start', function () {
   const plan = STACK_PLAN.temporalCut;
 
-  it(`[${ID}] ${plan.jobs} jobs; host 0 loses Temporal mid-start for ${plan.cutMs / 1000} s: started once, taken over`, async () => {
+  it(`[${ID}] ${plan.jobs} jobs; host 0 loses Temporal mid-start for ${plan.cutMs / 1000} s: started once, taken over by a later attempt`, async () => {
     let onRequest: (e: RequestLogEntry) => void = () => undefined;
     let cut: { apsJobId: string; at: number; healedAt?: number } | undefined;
     await runStackScenario({
@@ -50,28 +50,31 @@ describe('reliability (stack): worker cut off from Temporal during a start', fun
           details: { cutJob: c.apsJobId, cutMs: c.healedAt - c.at },
         };
       },
-      check({ stage, details }) {
+      check({ stage, outcomes, details }) {
         const c = cut as unknown as { apsJobId: string; at: number };
         const log = stage.emulator.requests({ apsJobId: c.apsJobId });
-        const starts = log.filter((r) => r.action === 'StartApsJob');
-        const startSlots = starts.map((r) => stage.slotOf(r.accessKeyId));
-        // The start went out from host 0, and another host then read the job and finished the run.
-        const takeover = log.filter(
-          (r) =>
-            r.action === 'DescribeApsJobDetail' &&
-            Date.parse(r.time) > c.at &&
-            stage.slotOf(r.accessKeyId) !== 0,
-        );
+        const startSlots = log
+          .filter((r) => r.action === 'StartApsJob')
+          .map((r) => stage.slotOf(r.accessKeyId));
+        // The reads after the cut, by host: the retry lands on whichever host gets it (host 0 too,
+        // once healed: a CI run saw host 0 finish the run).
         details.startCallsByHost = startSlots;
-        details.readsByOtherHostsAfterCut = takeover.length;
+        details.readsAfterCutByHost = log
+          .filter((r) => r.action === 'DescribeApsJobDetail' && Date.parse(r.time) > c.at)
+          .map((r) => stage.slotOf(r.accessKeyId));
+        const outcome = outcomes.find((o) => o.run.apsJobId === c.apsJobId);
         assert.deepEqual(
           startSlots,
           [0],
           `StartApsJob calls of ${c.apsJobId} by host: ${startSlots.join(', ')}`,
         );
-        assert.ok(
-          takeover.length > 0,
-          `no other host read ${c.apsJobId} after the cut: the run was not taken over`,
+        // The cut-off attempt started the job and its result never reached the server (the cut
+        // outlasts the 30 s heartbeat timeout): a later attempt found the job started and finished
+        // the run without starting it again.
+        assert.equal(
+          outcome?.result?.started,
+          false,
+          `the run of ${c.apsJobId} was not taken over by a later attempt`,
         );
       },
     });
