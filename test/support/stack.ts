@@ -136,3 +136,13 @@ export async function livePhase(handle: WorkflowHandle): Promise<string> {
   const live = pending ? liveWaitOf(pending) : undefined;
   return live?.waiting && status.phase === 'starting' ? 'waiting' : status.phase;
 }
+
+/** Reads (DescribeApsJobDetail) of a job after its StartApsJob, with their arrival times. */
+export function readsAfterStart(emulator: RunningEmulator, apsJobId: string): number[] {
+  const log = emulator.requests().filter((r) => r.apsJobId === apsJobId);
+  const startAt = log.find((r) => r.action === 'StartApsJob' && r.applied);
+  if (!startAt) return [];
+  return log
+    .filter((r) => r.action === 'DescribeApsJobDetail' && r.seq > startAt.seq)
+    .map((r) => Date.parse(r.time));
+}

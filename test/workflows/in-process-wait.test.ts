@@ -17,7 +17,7 @@ import { createInProcessWaiter } from '../../src/run-worker';
 import { testEnv, uniqueTaskQueue } from '../support/env';
 import { maybeRecordHistory } from '../support/histories';
 import { killWorker, spawnWorker, type WorkerProcess } from '../support/processes';
-import { eventually, startStack, workflowBundle } from '../support/stack';
+import { eventually, startStack, workflowBundle, readsAfterStart } from '../support/stack';
 
 const region = 'cn-hangzhou';
 const newJobId = (): string => `aps-ipw-${randomUUID().slice(0, 8)}`;
@@ -28,16 +28,6 @@ function start(taskQueue: string, input: RunApsJobInput): Promise<WorkflowHandle
     workflowId: `ipw-${randomUUID()}`,
     args: [input],
   });
-}
-
-/** Reads (DescribeApsJobDetail) of a job after its StartApsJob, with their arrival times. */
-function readsAfterStart(emulator: RunningEmulator, apsJobId: string): number[] {
-  const log = emulator.requests().filter((r) => r.apsJobId === apsJobId);
-  const startAt = log.find((r) => r.action === 'StartApsJob' && r.applied);
-  if (!startAt) return [];
-  return log
-    .filter((r) => r.action === 'DescribeApsJobDetail' && r.seq > startAt.seq)
-    .map((r) => Date.parse(r.time));
 }
 
 /** Attempts of each activity type that started, from the history. */

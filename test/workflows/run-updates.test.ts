@@ -19,28 +19,25 @@ import {
 } from '../../src/api';
 import { createActivities, type WaitHandBack, type WaitResume } from '../../src/activities';
 import { createApsApi } from '../../src/aps/client';
-import { startEmulator, type RunningEmulator } from '../../src/emulator';
+import { startEmulator } from '../../src/emulator';
 import { createInProcessWaiter } from '../../src/run-worker';
 import { runApsJob } from '../../src/workflows/run-aps-job';
 import { testEnv, uniqueTaskQueue } from '../support/env';
 import { maybeRecordHistory } from '../support/histories';
 import { failureOf, startRun } from '../support/runs';
-import { eventually, livePhase, startStack, workflowBundle, type Stack } from '../support/stack';
+import {
+  eventually,
+  livePhase,
+  startStack,
+  workflowBundle,
+  type Stack,
+  readsAfterStart,
+} from '../support/stack';
 
 const region = 'cn-hangzhou';
 const newJobId = (): string => `aps-upd-${randomUUID().slice(0, 8)}`;
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
-
-/** Reads (DescribeApsJobDetail) of a job after its effective StartApsJob, with their arrival times (ms). */
-function readsAfterStart(emulator: RunningEmulator, apsJobId: string): number[] {
-  const log = emulator.requests().filter((r) => r.apsJobId === apsJobId);
-  const startAt = log.find((r) => r.action === 'StartApsJob' && r.applied);
-  if (!startAt) return [];
-  return log
-    .filter((r) => r.action === 'DescribeApsJobDetail' && r.seq > startAt.seq)
-    .map((r) => Date.parse(r.time));
-}
 
 const gapsOf = (times: number[]): number[] => times.slice(1).map((t, i) => t - times[i]!);
 
