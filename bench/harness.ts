@@ -135,6 +135,20 @@ export interface PhaseResult {
   } | null;
   /** Job became running → workflow closed, ms, and as a multiple of the poll interval. */
   detection: (Dist & { p50OverInterval: number | null; p99OverInterval: number | null }) | null;
+  /**
+   * Detection split in two, from the emulator's log: _read lag_ = became running → arrival of the
+   * read that saw it (the job's last DescribeApsJobDetail), set by when reads fall; _answer to
+   * close_ = that read's answer → workflow close, the path from the worker's read to the server's
+   * close (completion, workflow task). Null for the ceiling.
+   */
+  detectionParts: {
+    readLag: Dist;
+    answerToClose: Dist;
+    /** Of the fetched histories: that read answered → the ActivityTaskCompleted event, ms. */
+    answerToCompleted: Dist;
+    /** Of the fetched histories: ActivityTaskCompleted → the close event, ms. */
+    completedToClose: Dist;
+  } | null;
   worker: {
     rssPeakMb: number | null;
     rssAtBeginMb: number | null;
@@ -148,6 +162,8 @@ export interface PhaseResult {
     cachedWorkflowsPeak: number;
     /** Most waits the worker's in-process waiter held at once (null: the strategy has none). */
     inProcessWaitsPeak: number | null;
+    /** Delay of the worker's main event loop, ms (timer resolution 10 ms counted in). */
+    eventLoopDelayMs: { p50: number | null; p99: number | null; max: number | null };
   };
   slots: {
     /** Activity executions in flight, any type, peak over the phase. */
@@ -552,15 +568,28 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
       (_, i) => i % Math.max(1, Math.floor(completedRows.length / opts.historySample)) === 0,
     );
     let fetched = 0;
+    /** The last ActivityTaskCompleted and the close event's times, per fetched history. */
+    const completedAt = new Map<string, { completed: number; closed: number }>();
     let fetchedMatching = 0;
     await pool(sampleRows.slice(0, opts.historySample), 10, async (r) => {
       const history = await client.workflow.getHandle(r.job.workflowId).fetchHistory();
       fetched += 1;
+      const events = history.events ?? [];
+      const ms = (e: (typeof events)[number] | undefined): number | undefined =>
+        e?.eventTime
+          ? Number(e.eventTime.seconds ?? 0) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6)
+          : undefined;
+      const lastCompleted = events.filter((e) => e.activityTaskCompletedEventAttributes).at(-1);
+      const closed = events.at(-1);
+      const c = ms(lastCompleted);
+      const z = ms(closed);
+      if (c !== undefined && z !== undefined) completedAt.set(r.job.workflowId, { completed: c, closed: z });
       if ((history.events?.length ?? -1) === r.wf?.historyLength) fetchedMatching += 1;
     });
 
     let api: PhaseResult['api'] = null;
     let detection: PhaseResult['detection'] = null;
+    let detectionParts: PhaseResult['detectionParts'] = null;
     let window: { from: number; to: number } | undefined;
     let effectiveStartsS: number | null = null;
     let peakWaitingJobs: number | null = null;
@@ -577,6 +606,10 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
       const calls: number[] = [];
       const polls: number[] = [];
       const latencies: number[] = [];
+      const readLags: number[] = [];
+      const answerToClose: number[] = [];
+      const answerToCompleted: number[] = [];
+      const completedToClose: number[] = [];
       const startTimes: number[] = [];
       const runningTimes: number[] = [];
       const startDurations: number[] = [];
@@ -604,6 +637,17 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
         runningTimes.push(runningAt);
         if (wf?.status === 'COMPLETED' && wf.closeTime !== undefined) {
           latencies.push(wf.closeTime - runningAt);
+          const seen = describes.at(-1);
+          if (seen && seen.seq > start.seq) {
+            const seenAt = Date.parse(seen.time);
+            readLags.push(seenAt - runningAt);
+            answerToClose.push(wf.closeTime - (seenAt + seen.durationMs));
+            const h = completedAt.get(job.workflowId);
+            if (h) {
+              answerToCompleted.push(h.completed - (seenAt + seen.durationMs));
+              completedToClose.push(h.closed - h.completed);
+            }
+          }
           waitSteps.push([startedAt, +1], [wf.closeTime, -1]);
         }
       }
@@ -620,6 +664,12 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
         ...d,
         p50OverInterval: d.p50 === null ? null : round(d.p50 / config.pollIntervalMs, 2),
         p99OverInterval: d.p99 === null ? null : round(d.p99 / config.pollIntervalMs, 2),
+      };
+      detectionParts = {
+        readLag: dist(readLags, 0),
+        answerToClose: dist(answerToClose, 0),
+        answerToCompleted: dist(answerToCompleted, 0),
+        completedToClose: dist(completedToClose, 0),
       };
       if (startTimes.length === n) window = { from: max(startTimes), to: Math.min(...runningTimes) };
       effectiveStartsS = startTimes.length === n ? round((max(startTimes) - t0) / 1000, 2) : null;
@@ -688,6 +738,7 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
       },
       api,
       detection,
+      detectionParts,
       worker: {
         rssPeakMb: mb(report.rssPeakBytes),
         rssAtBeginMb: mb(report.rssAtBeginBytes),
@@ -699,6 +750,11 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
         cpuMsPerJob: round(cpuMs / n, 2),
         cachedWorkflowsPeak: report.cachedWorkflowsPeak,
         inProcessWaitsPeak: report.inProcessWaitsPeak ?? null,
+        eventLoopDelayMs: {
+          p50: round(report.eventLoopDelayMs.p50, 1),
+          p99: round(report.eventLoopDelayMs.p99, 1),
+          max: round(report.eventLoopDelayMs.max, 1),
+        },
       },
       slots,
       server: {

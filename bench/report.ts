@@ -84,6 +84,25 @@ const ROWS: Row[] = [
     (p) => (p.detection ? `${fmt(p.detection.p50OverInterval)} / ${fmt(p.detection.p99OverInterval)}` : '–'),
   ],
   [
+    '… became running → the read that saw it, p50 / p99, ms',
+    (p) =>
+      p.detectionParts ? `${fmt(p.detectionParts.readLag.p50)} / ${fmt(p.detectionParts.readLag.p99)}` : '–',
+  ],
+  [
+    '… that read answered → workflow closed, p50 / p99, ms',
+    (p) =>
+      p.detectionParts
+        ? `${fmt(p.detectionParts.answerToClose.p50)} / ${fmt(p.detectionParts.answerToClose.p99)}`
+        : '–',
+  ],
+  [
+    '… of it, in the fetched histories: to ActivityTaskCompleted / then to the close, p50, ms',
+    (p) =>
+      p.detectionParts
+        ? `${fmt(p.detectionParts.answerToCompleted.p50)} / ${fmt(p.detectionParts.completedToClose.p50)}`
+        : '–',
+  ],
+  [
     'worker RSS peak, MB (at phase start)',
     (p) => `${fmt(p.worker.rssPeakMb)} (${fmt(p.worker.rssAtBeginMb)})`,
     (c) => ratio(c.phases.ours?.worker.rssPeakMb, c.phases.naive?.worker.rssPeakMb),
@@ -92,6 +111,11 @@ const ROWS: Row[] = [
     'worker CPU, s (ms per job)',
     (p) => `${fmt(p.worker.cpuS)} (${fmt(p.worker.cpuMsPerJob)})`,
     (c) => ratio(c.phases.ours?.worker.cpuS, c.phases.naive?.worker.cpuS),
+  ],
+  [
+    "worker's main event loop delay p50 / p99 / max, ms",
+    (p) =>
+      `${fmt(p.worker.eventLoopDelayMs.p50)} / ${fmt(p.worker.eventLoopDelayMs.p99)} / ${fmt(p.worker.eventLoopDelayMs.max)}`,
   ],
   [
     'waits held in process by the worker (no slot each), peak',

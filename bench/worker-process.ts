@@ -4,6 +4,7 @@
  * the activity executions in flight. Driven over IPC by the harness (see worker-protocol.ts).
  */
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CompleteAsyncError } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, type InProcessWaiter } from '../src/activities';
@@ -131,6 +132,7 @@ async function main(config: WorkerProcessConfig): Promise<void> {
     inFlightPeak = Math.max(inFlightPeak, status.numInFlightActivities);
   };
 
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   const running = worker.run();
   process.on('message', (msg: ToWorker) => {
     if (msg.type === 'begin') {
@@ -139,10 +141,12 @@ async function main(config: WorkerProcessConfig): Promise<void> {
       rssAtBegin = process.memoryUsage.rss();
       rssPeak = rssAtBegin;
       sampler = setInterval(sample, config.sampleIntervalMs);
+      loopDelay.enable();
     } else if (msg.type === 'end') {
       const endAt = Date.now();
       const cpu = process.cpuUsage(cpuAtBegin);
       clearInterval(sampler);
+      loopDelay.disable();
       sample();
       const report: WorkerReport = {
         beginAt,
@@ -156,6 +160,11 @@ async function main(config: WorkerProcessConfig): Promise<void> {
         cachedWorkflowsPeak: cachedPeak,
         inFlightActivitiesSampledPeak: inFlightPeak,
         inProcessWaitsPeak: waiter ? waiter.stats().peak : null,
+        eventLoopDelayMs: {
+          p50: loopDelay.percentile(50) / 1e6,
+          p99: loopDelay.percentile(99) / 1e6,
+          max: loopDelay.max / 1e6,
+        },
         allActivities: tracker.allSteps.filter(([t]) => t >= beginAt),
         waitingActivities: tracker.waitingSteps.filter(([t]) => t >= beginAt),
         waitingDurationsMs: tracker.waitingDurationsMs,

@@ -67,6 +67,7 @@ describe('benchmark harness (N=5)', function () {
       assert.equal(phase.history.fetchedMatching, phase.history.fetched, `${strategy} history counts`);
       assert.equal(typeof phase.worker.rssPeakMb, 'number', `${strategy} rss`);
       assert.equal(typeof phase.worker.cpuS, 'number', `${strategy} cpu`);
+      assert.ok((phase.worker.eventLoopDelayMs.max ?? 0) > 0, `${strategy} event loop delay`);
       if (strategy === 'empty') {
         assert.equal(phase.api, null);
         assert.equal(phase.detection, null);
@@ -74,6 +75,15 @@ describe('benchmark harness (N=5)', function () {
         assert.ok(phase.api, `${strategy} api`);
         assert.equal(phase.api.startsPerJobMax, 1, `${strategy} starts`);
         assert.equal(typeof phase.detection?.p99, 'number', `${strategy} detection`);
+        // Detection splits into the read lag and the path from that read's answer to the close.
+        const parts: PhaseResult['detectionParts'] = phase.detectionParts;
+        assert.ok(parts, `${strategy} detection parts`);
+        assert.equal(typeof parts.readLag.p50, 'number', `${strategy} read lag`);
+        assert.ok((parts.answerToClose.p50 ?? -1) >= 0, `${strategy} answer to close`);
+        assert.ok(
+          (parts.readLag.p99 ?? -1) <= (phase.detection?.p99 ?? -1),
+          `${strategy} read lag within detection`,
+        );
         assert.ok(phase.slots && phase.slots.waitingExecutions > 0, `${strategy} waiting executions`);
       }
     }
