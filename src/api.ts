@@ -67,6 +67,13 @@ export interface RunApsJobInput {
    * before the run gives up (default `1h`; the run's `timeout` bounds it too).
    */
   waitOutage?: DurationInput;
+  /**
+   * The heartbeat timeout of the start and wait attempts: how long a wait held by a worker that
+   * died goes unnoticed before another worker takes it over. The waiter heartbeats every half of
+   * it, so a longer one costs the server fewer heartbeats. Default: three times the longest delay
+   * between reads (at most 1 min of it), and at least `30s`; `10s` to `10m`.
+   */
+  heartbeatTimeout?: DurationInput;
 }
 
 /** What runApsJob does when the job reports a failed status while it is waited on. */

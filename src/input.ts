@@ -57,6 +57,8 @@ export interface NormalizedRunInput {
   settleWindowMs: number;
   /** How long status reads may fail transiently while the job is waited on, ms. */
   waitOutageMs: number;
+  /** Heartbeat timeout of the start and wait attempts, ms, when given (else derived from the interval). */
+  heartbeatTimeoutMs?: number;
 }
 
 /** A backoff schedule in milliseconds. */
@@ -96,6 +98,8 @@ export const RUN_DEFAULTS = {
   waitOutage: DEFAULT_WAIT_OUTAGE,
 };
 
+/** Bounds of runApsJob's `heartbeatTimeout`: at most the window a wait is held in process. */
+export const HEARTBEAT_TIMEOUT_BOUNDS = { minMs: 10_000, maxMs: 10 * 60_000 };
 /** Bounds of `settleWindow` (both workflows). */
 const SETTLE_WINDOW_BOUNDS = { minMs: 1000, maxMs: 3_600_000 };
 /** Bounds of `waitOutage` (both workflows). */
@@ -115,6 +119,7 @@ const KNOWN_FIELDS = new Set([
   'onJobFailure',
   'settleWindow',
   'waitOutage',
+  'heartbeatTimeout',
 ]);
 
 /**
@@ -180,6 +185,10 @@ export function normalizeRunInput(input: unknown): NormalizedRunInput {
     'waitOutage',
     WAIT_OUTAGE_BOUNDS,
   );
+  const heartbeatTimeoutMs =
+    raw.heartbeatTimeout === undefined
+      ? undefined
+      : parseDuration(raw.heartbeatTimeout, 'heartbeatTimeout', HEARTBEAT_TIMEOUT_BOUNDS);
   return {
     regionId,
     apsJobId,
@@ -195,6 +204,7 @@ export function normalizeRunInput(input: unknown): NormalizedRunInput {
     ...(jobFailure ? { jobFailure } : {}),
     settleWindowMs,
     waitOutageMs,
+    ...(heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs } : {}),
   };
 }
 

@@ -46,24 +46,25 @@ export const IN_PROCESS_WINDOW_MS = 10 * 60_000;
  * go unnoticed. Three times the longest delay between reads that is held in process (1 min), and
  * at least 30 s, above the default read timeout of one API call.
  */
-export function waitHeartbeatTimeoutMs(maxDelayMs: number): number {
-  return Math.max(30_000, 3 * Math.min(maxDelayMs, 60_000));
+export function waitHeartbeatTimeoutMs(maxDelayMs: number, givenMs?: number): number {
+  return givenMs ?? Math.max(30_000, 3 * Math.min(maxDelayMs, 60_000));
 }
 
 /**
  * The activities for waits held in process: an attempt lasts up to {@link IN_PROCESS_WINDOW_MS}
  * (plus one `activityTimeoutMs` for its last read), and a worker that dies is noticed after the
- * heartbeat timeout.
+ * heartbeat timeout (`heartbeatTimeoutMs` when the run was given one).
  */
 export function inProcessActivities(
   activityTimeoutMs: number,
   scheduleToCloseMs: number,
   maxDelayMs: number,
   waitCancellation = false,
+  heartbeatTimeoutMs?: number,
 ): Activities {
   return proxyActivities<Activities>({
     startToCloseTimeout: IN_PROCESS_WINDOW_MS + activityTimeoutMs,
-    heartbeatTimeout: waitHeartbeatTimeoutMs(maxDelayMs),
+    heartbeatTimeout: waitHeartbeatTimeoutMs(maxDelayMs, heartbeatTimeoutMs),
     scheduleToCloseTimeout: Math.max(1, scheduleToCloseMs),
     retry: { initialInterval: 100, backoffCoefficient: 2, maximumInterval: '1m' },
     ...(waitCancellation ? { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } : {}),

@@ -341,7 +341,13 @@ async function runToTarget(input: RunApsJobInput, ended: { value: boolean }): Pr
       try {
         start = await whileStarting(
           (inProcess
-            ? inProcessActivities(cfg.activityTimeoutMs, scheduleToCloseMs, maxDelayMs(), true)
+            ? inProcessActivities(
+                cfg.activityTimeoutMs,
+                scheduleToCloseMs,
+                maxDelayMs(),
+                true,
+                cfg.heartbeatTimeoutMs,
+              )
             : startActivities(cfg.activityTimeoutMs, scheduleToCloseMs)
           ).startApsJob({
             ...ref,
@@ -457,7 +463,13 @@ async function runToTarget(input: RunApsJobInput, ended: { value: boolean }): Pr
       const inProcess = patched(Patches.inProcessWait);
       // A cancel of the wait waits for its hand-back (no command differs from a plain cancel).
       const waits = inProcess
-        ? inProcessActivities(cfg.activityTimeoutMs, remainingMs(), maxDelayMs(), true)
+        ? inProcessActivities(
+            cfg.activityTimeoutMs,
+            remainingMs(),
+            maxDelayMs(),
+            true,
+            cfg.heartbeatTimeoutMs,
+          )
         : activitiesWith(cfg.activityTimeoutMs, remainingMs(), true);
       const waitInput = {
         ...ref,

@@ -3,6 +3,7 @@ import { pollDelayMs } from '../../src/activities';
 import { ADAPTIVE, readsWithin } from '../../bench/adaptive';
 import { normalizePollInterval, normalizeRunInput } from '../../src/input';
 import { InputValidationError } from '../../src/validation';
+import { waitHeartbeatTimeoutMs } from '../../src/workflows/common';
 
 describe('poll schedule: fixed and adaptive delays between reads', () => {
   it('a fixed interval is the same after every read', () => {
@@ -43,6 +44,19 @@ describe('poll schedule: fixed and adaptive delays between reads', () => {
     assert.equal(cfg.pollIntervalMs, 1000);
     assert.deepEqual(cfg.pollSchedule, { initialMs: 1000, maxMs: 30_000, coefficient: 2 });
     assert.equal(normalizeRunInput({ regionId: 'cn-hangzhou', apsJobId: 'aps-1' }).pollSchedule, undefined);
+  });
+
+  it('runApsJob takes heartbeatTimeout from 10 s to 10 min, and derives it from the interval without it', () => {
+    const base = { regionId: 'cn-hangzhou', apsJobId: 'aps-1' };
+    assert.equal(normalizeRunInput({ ...base, heartbeatTimeout: '2m' }).heartbeatTimeoutMs, 120_000);
+    assert.equal(normalizeRunInput(base).heartbeatTimeoutMs, undefined);
+    // Without it: three times the longest delay between reads (at most 1 min of it), at least 30 s.
+    assert.equal(waitHeartbeatTimeoutMs(1000), 30_000);
+    assert.equal(waitHeartbeatTimeoutMs(30_000), 90_000);
+    assert.equal(waitHeartbeatTimeoutMs(120_000), 180_000);
+    assert.equal(waitHeartbeatTimeoutMs(1000, 10_000), 10_000);
+    assert.throws(() => normalizeRunInput({ ...base, heartbeatTimeout: '9s' }), /heartbeatTimeout/);
+    assert.throws(() => normalizeRunInput({ ...base, heartbeatTimeout: '11m' }), /heartbeatTimeout/);
   });
 
   it('counts the reads of a wait that never ends: the first one interval after the start', () => {

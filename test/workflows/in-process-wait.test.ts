@@ -71,6 +71,14 @@ describe('waits held in process (real dev server, real workers, emulator)', func
       assert.ok(stats.peak >= 6, `peak waits held ${stats.peak}`);
       assert.equal(stats.ended.done, 8);
       // The whole run is one activity: the start, which returned with the target reached.
+      // Without heartbeatTimeout: three intervals, at least 30 s.
+      const scheduled = ((await handles[0]!.fetchHistory()).events ?? []).flatMap(
+        (e) => e.activityTaskScheduledEventAttributes ?? [],
+      );
+      assert.deepEqual(
+        scheduled.map((s) => Number(s.heartbeatTimeout?.seconds ?? 0)),
+        [30],
+      );
       for (const h of handles) {
         assert.deepEqual(await attemptsOf(h, 'waitForApsJob'), []);
         assert.deepEqual(await attemptsOf(h, 'startApsJob'), [1]);
@@ -231,6 +239,59 @@ describe('waits held in process (real dev server, real workers, emulator)', func
         `polls ${result.polls}: ${counted} counted before the kill + ${reads - readsAtKill} after it`,
       );
       await maybeRecordHistory(handle, 'in-process-worker-killed');
+    });
+
+    it('heartbeatTimeout 10s: the wait of a killed worker is taken over within 10 s of its last heartbeat', async () => {
+      const apsJobId = newJobId();
+      emulator.addJob({ apsJobId, regionId: region, kind: 'streaming', startingMs: 40_000 });
+      const taskQueue = uniqueTaskQueue('ipw-crash-10s');
+      const first = spawnWorker({ taskQueue, emulator });
+      workers.push(first);
+      const handle = await start(taskQueue, {
+        regionId: region,
+        apsJobId,
+        pollInterval: '1s',
+        heartbeatTimeout: '10s',
+      });
+      // A heartbeat that carries reads (every 5 s with a 10 s timeout).
+      await eventually(
+        async () => {
+          const pending = (await handle.describe()).raw.pendingActivities?.[0];
+          const polls = pending ? liveWaitOf(pending)?.polls : undefined;
+          return polls !== undefined && polls > 0 ? polls : undefined;
+        },
+        40_000,
+        'a heartbeat with the read count',
+      );
+      await killWorker(first);
+      const killedAt = Date.now();
+      const second = spawnWorker({ taskQueue, emulator });
+      workers.push(second);
+      // The second attempt starts once the server has timed the first out: at most 10 s after the
+      // last heartbeat, which came at most 5 s before the kill.
+      const retriedAt = await eventually(
+        async () => {
+          // A retried activity's started event is written when it ends: the pending one tells.
+          const pending = (await handle.describe()).raw.pendingActivities?.[0];
+          const at = pending?.lastStartedTime;
+          return (pending?.attempt ?? 0) >= 2 && at ? Number(at.seconds) * 1000 : undefined;
+        },
+        30_000,
+        'the second attempt',
+      );
+      const tookMs = (retriedAt ?? Number.NaN) - killedAt;
+      assert.ok(tookMs <= 12_000, `taken over ${tookMs} ms after the kill`);
+      const result = await handle.result();
+      assert.equal(result.status, 'Running');
+      assert.equal(emulator.effectiveStarts(apsJobId), 1);
+      assert.equal(emulator.calls({ action: 'StartApsJob', apsJobId }), 1);
+      const history = await handle.fetchHistory();
+      const scheduled = (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes ?? []);
+      assert.deepEqual(
+        scheduled.map((s) => Number(s.heartbeatTimeout?.seconds ?? 0)),
+        [10],
+        'the start was scheduled with the heartbeat timeout given',
+      );
     });
   });
 });

@@ -385,6 +385,8 @@ describe('runApsJob (real dev server, real worker, emulator)', function () {
       ['bad poll interval', { ...good, pollInterval: 'soon' }, 'pollInterval'],
       ['negative timeout', { ...good, timeout: -5 }, 'timeout'],
       ['unknown onCancel', { ...good, onCancel: 'stop' }, 'onCancel'],
+      ['heartbeat timeout below 10 s', { ...good, heartbeatTimeout: '5s' }, 'heartbeatTimeout'],
+      ['heartbeat timeout above 10 min', { ...good, heartbeatTimeout: '1h' }, 'heartbeatTimeout'],
       [
         'malformed retry rule',
         { ...good, retryRules: [{ errorEquals: [], maxAttempts: 1 }] },
