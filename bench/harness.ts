@@ -36,6 +36,8 @@ export interface BenchConfig {
   polls: number;
   /** Poll interval (I), ms. */
   pollIntervalMs: number;
+  /** runApsJob's `heartbeatTimeout` for ours, ms (absent: the default, derived from the interval). */
+  heartbeatTimeoutMs?: number;
 }
 
 /** Options of {@link runBench}. */
@@ -162,6 +164,8 @@ export interface PhaseResult {
     cachedWorkflowsPeak: number;
     /** Most waits the worker's in-process waiter held at once (null: the strategy has none). */
     inProcessWaitsPeak: number | null;
+    /** Heartbeats the in-process waiter sent, per job (null: the strategy has none). */
+    waiterHeartbeatsPerJob: number | null;
     /** Delay of the worker's main event loop, ms (timer resolution 10 ms counted in). */
     eventLoopDelayMs: { p50: number | null; p99: number | null; max: number | null };
   };
@@ -253,7 +257,8 @@ const quietLogger = {
 
 /** Human-readable configuration label. */
 export function configLabel(c: BenchConfig): string {
-  return `N=${c.jobs} K=${c.polls} I=${formatMs(c.pollIntervalMs)}`;
+  const h = c.heartbeatTimeoutMs === undefined ? '' : ` H=${formatMs(c.heartbeatTimeoutMs)}`;
+  return `N=${c.jobs} K=${c.polls} I=${formatMs(c.pollIntervalMs)}${h}`;
 }
 
 /**
@@ -368,7 +373,15 @@ async function startOne(
       // server does not register them, so no upserts are recorded).
       await startJobRun(
         ctx.client,
-        { regionId: REGION, apsJobId: job.apsJobId, pollInterval: ctx.config.pollIntervalMs, timeout: '1h' },
+        {
+          regionId: REGION,
+          apsJobId: job.apsJobId,
+          pollInterval: ctx.config.pollIntervalMs,
+          timeout: '1h',
+          ...(ctx.config.heartbeatTimeoutMs !== undefined
+            ? { heartbeatTimeout: ctx.config.heartbeatTimeoutMs }
+            : {}),
+        },
         { taskQueue, searchAttributes: false },
       );
       return;
@@ -750,6 +763,8 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
         cpuMsPerJob: round(cpuMs / n, 2),
         cachedWorkflowsPeak: report.cachedWorkflowsPeak,
         inProcessWaitsPeak: report.inProcessWaitsPeak ?? null,
+        waiterHeartbeatsPerJob:
+          report.waiterHeartbeats === null ? null : round(report.waiterHeartbeats / n, 2),
         eventLoopDelayMs: {
           p50: round(report.eventLoopDelayMs.p50, 1),
           p99: round(report.eventLoopDelayMs.p99, 1),

@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import { DEFAULT_WORKER_TUNING, WORKER_NODE_OPTIONS } from '../src/config';
+import { HEARTBEAT_TIMEOUT_BOUNDS } from '../src/input';
 import { parseDuration } from '../src/validation';
 import { STRATEGIES, type StrategyName } from './api';
 import type { BenchConfig, BenchOptions } from './harness';
@@ -130,6 +131,11 @@ export function parseBenchArgs(argv: string[]): CliOptions {
       'I of the long-wait configuration',
       DEFAULT_FLAGS.longPollInterval,
     )
+    .option(
+      '--heartbeat-timeout <list>',
+      "ours' heartbeatTimeout (10s to 10m), comma-separated: each configuration runs once per value, " +
+        'and the results get a frontier table (default: the derived one, one run)',
+    )
     .option('--strategies <list>', `which to run, from ${STRATEGIES.join(',')}`, DEFAULT_FLAGS.strategies)
     .option('--start-concurrency <n>', 'workflow starts in flight at once', DEFAULT_FLAGS.startConcurrency)
     .option(
@@ -197,6 +203,22 @@ export function parseBenchArgs(argv: string[]): CliOptions {
       polls,
       pollIntervalMs: (intervals.length === 1 ? intervals[0] : intervals[i]) as number,
     }));
+  }
+  if (o.heartbeatTimeout !== undefined) {
+    const values = list(o.heartbeatTimeout).map((v) => {
+      try {
+        return parseDuration(
+          /^\d+$/.test(v) ? Number(v) : v,
+          '--heartbeat-timeout',
+          HEARTBEAT_TIMEOUT_BOUNDS,
+        );
+      } catch (err) {
+        throw new BenchArgsError(err instanceof Error ? err.message : String(err));
+      }
+    });
+    if (values.length === 0)
+      throw new BenchArgsError('--heartbeat-timeout: one duration or more, e.g. 10s,30s,2m');
+    configs = configs.flatMap((c) => values.map((heartbeatTimeoutMs) => ({ ...c, heartbeatTimeoutMs })));
   }
   const longPolls = Number(o.longPolls);
   if (!Number.isInteger(longPolls) || longPolls < 0) {

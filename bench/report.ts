@@ -122,6 +122,10 @@ const ROWS: Row[] = [
     (p) => (p.strategy === 'ours' ? fmt(p.worker.inProcessWaitsPeak) : '–'),
   ],
   [
+    'heartbeats the waiter sent, per job',
+    (p) => (p.strategy === 'ours' ? fmt(p.worker.waiterHeartbeatsPerJob) : '–'),
+  ],
+  [
     'most jobs waiting at once (StartApsJob took effect → workflow closed)',
     (p) => fmt(p.slots?.peakWaitingJobs),
   ],
@@ -185,6 +189,39 @@ function phasesOf(result: BenchResult, strategy: StrategyName): Array<{ c: Confi
     const p = c.phases[strategy];
     return p ? [{ c, p }] : [];
   });
+}
+
+/**
+ * The frontier over ours' heartbeat timeout: one row per configuration run with `heartbeatTimeout`
+ * (the time another worker takes to take over a dead worker's waits), against what it costs.
+ * Empty when no configuration set one.
+ */
+export function renderFrontier(result: BenchResult): string {
+  const rows = result.configs.flatMap((c) => {
+    const p = c.phases.ours;
+    return p && c.heartbeatTimeoutMs !== undefined ? [{ c, p }] : [];
+  });
+  if (rows.length === 0) return '';
+  const lines = [
+    '| configuration | heartbeat timeout (takeover of a dead worker’s waits within) | heartbeats per job | server CPU per job, ms | persistence requests per job | worker CPU per job, ms | detection p99, ms | slot share of the waiting time | net jobs/s |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const { c, p } of rows) {
+    const share = p.slots?.slotShareOfWait ?? null;
+    const cells = [
+      `N=${c.jobs} K=${c.polls} I=${formatMs(c.pollIntervalMs)}`,
+      formatMs(c.heartbeatTimeoutMs ?? 0),
+      fmt(p.worker.waiterHeartbeatsPerJob),
+      fmt(p.server.cpuMsPerJob),
+      fmt(p.server.persistenceRequestsPerJob),
+      fmt(p.worker.cpuMsPerJob),
+      fmt(p.detection?.p99),
+      share === null ? '–' : `${fmt(round(100 * share, 2))} %`,
+      fmt(p.netJobsPerSec),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
 }
 
 /** Checks the issue's targets against the run. */
@@ -692,6 +729,13 @@ export function renderMarkdown(result: BenchResult): string {
       out.push('');
       out.push(renderGoalTable(goalsOfConfig));
     }
+  }
+  const frontier = renderFrontier(result);
+  if (frontier !== '') {
+    out.push('');
+    out.push('## The frontier: heartbeat timeout against what it costs (ours)');
+    out.push('');
+    out.push(frontier);
   }
   out.push('');
   out.push('## Goal check: all configurations');

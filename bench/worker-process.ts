@@ -133,6 +133,7 @@ async function main(config: WorkerProcessConfig): Promise<void> {
   };
 
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  let heartbeatsAtBegin = 0;
   const running = worker.run();
   process.on('message', (msg: ToWorker) => {
     if (msg.type === 'begin') {
@@ -142,6 +143,7 @@ async function main(config: WorkerProcessConfig): Promise<void> {
       rssPeak = rssAtBegin;
       sampler = setInterval(sample, config.sampleIntervalMs);
       loopDelay.enable();
+      heartbeatsAtBegin = waiter?.stats().heartbeats ?? 0;
     } else if (msg.type === 'end') {
       const endAt = Date.now();
       const cpu = process.cpuUsage(cpuAtBegin);
@@ -160,6 +162,7 @@ async function main(config: WorkerProcessConfig): Promise<void> {
         cachedWorkflowsPeak: cachedPeak,
         inFlightActivitiesSampledPeak: inFlightPeak,
         inProcessWaitsPeak: waiter ? waiter.stats().peak : null,
+        waiterHeartbeats: waiter ? waiter.stats().heartbeats - heartbeatsAtBegin : null,
         eventLoopDelayMs: {
           p50: loopDelay.percentile(50) / 1e6,
           p99: loopDelay.percentile(99) / 1e6,

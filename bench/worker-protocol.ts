@@ -51,6 +51,8 @@ export interface WorkerReport {
   inFlightActivitiesSampledPeak: number;
   /** Most waits the in-process waiter held at once (no slot each), when the worker has one. */
   inProcessWaitsPeak: number | null;
+  /** Heartbeats the waiter sent between begin and end (null without a waiter). */
+  waiterHeartbeats: number | null;
   /** Delay of the worker's main event loop between begin and end, ms (perf_hooks histogram). */
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   /** Activity executions in flight (every type): every change. */

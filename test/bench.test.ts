@@ -5,6 +5,7 @@ import { BenchArgsError, MATRIX_CONFIGS, parseBenchArgs } from '../bench/options
 import {
   evaluateGoals,
   evaluateTargets,
+  renderFrontier,
   renderMarkdown,
   renderServerComparison,
   resultsJson,
@@ -68,6 +69,13 @@ describe('benchmark harness (N=5)', function () {
       assert.equal(typeof phase.worker.rssPeakMb, 'number', `${strategy} rss`);
       assert.equal(typeof phase.worker.cpuS, 'number', `${strategy} cpu`);
       assert.ok((phase.worker.eventLoopDelayMs.max ?? 0) > 0, `${strategy} event loop delay`);
+      if (strategy === 'ours') {
+        // Every wait handed to the waiter heartbeats at once (the start took effect).
+        assert.ok((phase.worker.waiterHeartbeatsPerJob ?? 0) >= 1, 'ours heartbeats');
+      } else {
+        // Their workers have the package's waiter (one bundle for all), which holds none of their waits.
+        assert.equal(phase.worker.waiterHeartbeatsPerJob, strategy === 'empty' ? null : 0, strategy);
+      }
       if (strategy === 'empty') {
         assert.equal(phase.api, null);
         assert.equal(phase.detection, null);
@@ -197,6 +205,24 @@ describe('benchmark harness (N=5)', function () {
     assert.equal(verdicts.length, 2 * MEASURES.length);
   });
 
+  it('a frontier table over the heartbeat timeout, only when one was set', () => {
+    assert.equal(renderFrontier(result), '');
+    assert.doesNotMatch(renderMarkdown(result), /## The frontier/);
+    const set = structuredClone(result);
+    const c = set.configs[0];
+    assert.ok(c);
+    c.heartbeatTimeoutMs = 120_000;
+    const ours = c.phases.ours as PhaseResult;
+    const row = renderFrontier(set).split('\n')[2] ?? '';
+    assert.equal(
+      row,
+      `| N=5 K=1 I=1s | 2m | ${ours.worker.waiterHeartbeatsPerJob} | ${ours.server.cpuMsPerJob} | ` +
+        `${ours.server.persistenceRequestsPerJob} | ${ours.worker.cpuMsPerJob} | ${ours.detection?.p99} | ` +
+        `${Math.round(10_000 * (ours.slots?.slotShareOfWait ?? 0)) / 100} % | ${ours.netJobsPerSec} |`,
+    );
+    assert.match(renderMarkdown(set), /## The frontier: heartbeat timeout/);
+  });
+
   it('says n/a without an alternative, counts an incomplete run as missed, and compares history across configurations', () => {
     const alone = structuredClone(result);
     const only = alone.configs[0];
@@ -314,6 +340,31 @@ describe('benchmark flags', () => {
     }
   });
 
+  it('--heartbeat-timeout runs each configuration once per value', () => {
+    const { bench } = parseBenchArgs([
+      '--sizes',
+      '1000',
+      '--poll-interval',
+      '8s',
+      '--long-polls',
+      '0',
+      '--heartbeat-timeout',
+      '10s,30s,2m',
+    ]);
+    assert.deepEqual(
+      bench.configs.map((c) => [c.jobs, c.pollIntervalMs, c.heartbeatTimeoutMs]),
+      [
+        [1000, 8000, 10_000],
+        [1000, 8000, 30_000],
+        [1000, 8000, 120_000],
+      ],
+    );
+    assert.equal(
+      parseBenchArgs([]).bench.configs.every((c) => c.heartbeatTimeoutMs === undefined),
+      true,
+    );
+  });
+
   it('name the flag of a bad value', () => {
     const bad: [string[], RegExp][] = [
       [['--max-cached-workflows', 'lots'], /^--max-cached-workflows: a whole number/],
@@ -323,6 +374,8 @@ describe('benchmark flags', () => {
       [['--server', 'prod'], /^--server: unknown prod/],
       [['--server', 'dev,dev'], /^--server: dev, stack or dev,stack/],
       [['--server', 'stack', '--db-file', 'x.sqlite'], /^--db-file is a dev server setting/],
+      [['--heartbeat-timeout', '5s'], /^Invalid --heartbeat-timeout/],
+      [['--heartbeat-timeout', '1h'], /^Invalid --heartbeat-timeout/],
     ];
     for (const [argv, re] of bad) {
       assert.throws(
