@@ -218,6 +218,10 @@ function addRunOptions(cmd: Command): Command {
     .addOption(
       new Option('--on-timeout <action>', 'at the deadline').choices(['suspend', 'leave']).default('leave'),
     )
+    .option(
+      '--heartbeat-timeout <duration>',
+      "how soon another worker takes over a dead worker's wait, 10s to 10m (default: 3 poll intervals, 30s to 3m)",
+    )
     .option('--retry-rules <json|@file>', 'retry rules placed before the defaults (JSON array)');
 }
 
@@ -238,6 +242,7 @@ function runInputFrom(apsJobId: string, o: Record<string, string | boolean | und
     timeout: o.timeout as string,
     onCancel: o.onCancel as OnStopAction,
     onTimeout: o.onTimeout as OnStopAction,
+    ...(o.heartbeatTimeout !== undefined ? { heartbeatTimeout: o.heartbeatTimeout as string } : {}),
     ...(o.retryRules
       ? { retryRules: readRules(o.retryRules as string) as RunApsJobInput['retryRules'] }
       : {}),

@@ -74,6 +74,12 @@ describe('aps-jobs CLI', function () {
     );
     assert.equal(adaptive.code, 2);
     assert.match(adaptive.stderr, /pollInterval\.max/);
+    const heartbeat = await runCli(
+      ['start', 'aps-x1', '--region', 'cn-hangzhou', '--heartbeat-timeout', '5s'],
+      env,
+    );
+    assert.equal(heartbeat.code, 2);
+    assert.match(heartbeat.stderr, /heartbeatTimeout/);
     const coefficient = await runCli(
       ['start', 'aps-x1', '--region', 'cn-hangzhou', '--poll-max', '2m', '--poll-coefficient', 'fast'],
       env,
