@@ -44,6 +44,28 @@ async function attemptsOf(handle: WorkflowHandle, activityType: string): Promise
   return attempts;
 }
 
+/** The read count of the first heartbeat of the pending wait that carries one. */
+function readsHeartbeated(handle: WorkflowHandle): Promise<number | undefined> {
+  return eventually(
+    async () => {
+      const pending = (await handle.describe()).raw.pendingActivities?.[0];
+      const polls = pending ? liveWaitOf(pending)?.polls : undefined;
+      return polls !== undefined && polls > 0 ? polls : undefined;
+    },
+    40_000,
+    'a heartbeat with the read count',
+  );
+}
+
+/** The heartbeat timeout of each activity the run scheduled, in seconds. */
+async function heartbeatTimeoutsOf(handle: WorkflowHandle): Promise<number[]> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  return events.flatMap((e) => {
+    const s = e.activityTaskScheduledEventAttributes;
+    return s ? [Number(s.heartbeatTimeout?.seconds ?? 0)] : [];
+  });
+}
+
 describe('waits held in process (real dev server, real workers, emulator)', function () {
   this.timeout(240_000);
 
@@ -72,13 +94,7 @@ describe('waits held in process (real dev server, real workers, emulator)', func
       assert.equal(stats.ended.done, 8);
       // The whole run is one activity: the start, which returned with the target reached.
       // Without heartbeatTimeout: three intervals, at least 30 s.
-      const scheduled = ((await handles[0]!.fetchHistory()).events ?? []).flatMap(
-        (e) => e.activityTaskScheduledEventAttributes ?? [],
-      );
-      assert.deepEqual(
-        scheduled.map((s) => Number(s.heartbeatTimeout?.seconds ?? 0)),
-        [30],
-      );
+      assert.deepEqual(await heartbeatTimeoutsOf(handles[0]!), [30]);
       for (const h of handles) {
         assert.deepEqual(await attemptsOf(h, 'waitForApsJob'), []);
         assert.deepEqual(await attemptsOf(h, 'startApsJob'), [1]);
@@ -204,15 +220,7 @@ describe('waits held in process (real dev server, real workers, emulator)', func
         throw new Error(`${err.message}\nworker output:\n${first.output.join('')}`);
       });
       // A periodic heartbeat (every 15 s at 1 s) has carried the read count.
-      const counted = await eventually(
-        async () => {
-          const pending = (await handle.describe()).raw.pendingActivities?.[0];
-          const polls = pending ? liveWaitOf(pending)?.polls : undefined;
-          return polls !== undefined && polls > 0 ? polls : undefined;
-        },
-        40_000,
-        'a heartbeat with the read count',
-      );
+      const counted = await readsHeartbeated(handle);
       await killWorker(first);
       const readsAtKill = readsAfterStart(emulator, apsJobId).length;
 
@@ -254,15 +262,7 @@ describe('waits held in process (real dev server, real workers, emulator)', func
         heartbeatTimeout: '10s',
       });
       // A heartbeat that carries reads (every 5 s with a 10 s timeout).
-      await eventually(
-        async () => {
-          const pending = (await handle.describe()).raw.pendingActivities?.[0];
-          const polls = pending ? liveWaitOf(pending)?.polls : undefined;
-          return polls !== undefined && polls > 0 ? polls : undefined;
-        },
-        40_000,
-        'a heartbeat with the read count',
-      );
+      await readsHeartbeated(handle);
       await killWorker(first);
       const killedAt = Date.now();
       const second = spawnWorker({ taskQueue, emulator });
@@ -285,10 +285,8 @@ describe('waits held in process (real dev server, real workers, emulator)', func
       assert.equal(result.status, 'Running');
       assert.equal(emulator.effectiveStarts(apsJobId), 1);
       assert.equal(emulator.calls({ action: 'StartApsJob', apsJobId }), 1);
-      const history = await handle.fetchHistory();
-      const scheduled = (history.events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes ?? []);
       assert.deepEqual(
-        scheduled.map((s) => Number(s.heartbeatTimeout?.seconds ?? 0)),
+        await heartbeatTimeoutsOf(handle),
         [10],
         'the start was scheduled with the heartbeat timeout given',
       );
