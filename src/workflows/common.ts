@@ -43,8 +43,9 @@ export const IN_PROCESS_WINDOW_MS = 10 * 60_000;
 
 /**
  * The heartbeat timeout of an attempt that holds a wait in process: how long a dead worker's waits
- * go unnoticed. Three times the longest delay between reads that is held in process (1 min), and
- * at least 30 s, above the default read timeout of one API call.
+ * go unnoticed: the run's `heartbeatTimeout` when it gave one (`givenMs`), else three times the
+ * longest delay between reads that is held in process (1 min), and at least 30 s, above the default
+ * read timeout of one API call.
  */
 export function waitHeartbeatTimeoutMs(maxDelayMs: number, givenMs?: number): number {
   return givenMs ?? Math.max(30_000, 3 * Math.min(maxDelayMs, 60_000));
