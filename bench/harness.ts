@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { jobWorkflowId } from '../src/api';
 import { startJobRun } from '../src/client';
@@ -588,16 +589,14 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
       const history = await client.workflow.getHandle(r.job.workflowId).fetchHistory();
       fetched += 1;
       const events = history.events ?? [];
-      const ms = (e: (typeof events)[number] | undefined): number | undefined =>
-        e?.eventTime
-          ? Number(e.eventTime.seconds ?? 0) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6)
-          : undefined;
-      const lastCompleted = events.filter((e) => e.activityTaskCompletedEventAttributes).at(-1);
-      const closed = events.at(-1);
-      const c = ms(lastCompleted);
-      const z = ms(closed);
-      if (c !== undefined && z !== undefined) completedAt.set(r.job.workflowId, { completed: c, closed: z });
-      if ((history.events?.length ?? -1) === r.wf?.historyLength) fetchedMatching += 1;
+      const completed = optionalTsToMs(
+        events.filter((e) => e.activityTaskCompletedEventAttributes).at(-1)?.eventTime,
+      );
+      const closed = optionalTsToMs(events.at(-1)?.eventTime);
+      if (completed !== undefined && closed !== undefined) {
+        completedAt.set(r.job.workflowId, { completed, closed });
+      }
+      if (events.length === r.wf?.historyLength) fetchedMatching += 1;
     });
 
     let api: PhaseResult['api'] = null;

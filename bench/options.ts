@@ -76,9 +76,13 @@ function list(value: string): string[] {
     .filter((s) => s !== '');
 }
 
-function duration(value: string, what: string): number {
+function duration(
+  value: string,
+  what: string,
+  bounds: { minMs?: number; maxMs?: number } = { minMs: 1000 },
+): number {
   try {
-    return parseDuration(/^\d+$/.test(value) ? Number(value) : value, what, { minMs: 1000 });
+    return parseDuration(/^\d+$/.test(value) ? Number(value) : value, what, bounds);
   } catch (err) {
     throw new BenchArgsError(err instanceof Error ? err.message : String(err));
   }
@@ -205,17 +209,9 @@ export function parseBenchArgs(argv: string[]): CliOptions {
     }));
   }
   if (o.heartbeatTimeout !== undefined) {
-    const values = list(o.heartbeatTimeout).map((v) => {
-      try {
-        return parseDuration(
-          /^\d+$/.test(v) ? Number(v) : v,
-          '--heartbeat-timeout',
-          HEARTBEAT_TIMEOUT_BOUNDS,
-        );
-      } catch (err) {
-        throw new BenchArgsError(err instanceof Error ? err.message : String(err));
-      }
-    });
+    const values = list(o.heartbeatTimeout).map((v) =>
+      duration(v, '--heartbeat-timeout', HEARTBEAT_TIMEOUT_BOUNDS),
+    );
     if (values.length === 0)
       throw new BenchArgsError('--heartbeat-timeout: one duration or more, e.g. 10s,30s,2m');
     configs = configs.flatMap((c) => values.map((heartbeatTimeoutMs) => ({ ...c, heartbeatTimeoutMs })));

@@ -209,7 +209,7 @@ export function renderFrontier(result: BenchResult): string {
   for (const { c, p } of rows) {
     const share = p.slots?.slotShareOfWait ?? null;
     const cells = [
-      `N=${c.jobs} K=${c.polls} I=${formatMs(c.pollIntervalMs)}`,
+      configLabel({ jobs: c.jobs, polls: c.polls, pollIntervalMs: c.pollIntervalMs }),
       formatMs(c.heartbeatTimeoutMs ?? 0),
       fmt(p.worker.waiterHeartbeatsPerJob),
       fmt(p.server.cpuMsPerJob),

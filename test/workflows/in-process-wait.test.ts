@@ -5,6 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createActivities } from '../../src/activities';
@@ -273,8 +274,7 @@ describe('waits held in process (real dev server, real workers, emulator)', func
         async () => {
           // A retried activity's started event is written when it ends: the pending one tells.
           const pending = (await handle.describe()).raw.pendingActivities?.[0];
-          const at = pending?.lastStartedTime;
-          return (pending?.attempt ?? 0) >= 2 && at ? Number(at.seconds) * 1000 : undefined;
+          return (pending?.attempt ?? 0) >= 2 ? optionalTsToMs(pending?.lastStartedTime) : undefined;
         },
         30_000,
         'the second attempt',

@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import {
@@ -41,8 +42,7 @@ type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 const gapsOf = (times: number[]): number[] => times.slice(1).map((t, i) => t - times[i]!);
 
-const eventMs = (e: HistoryEvent): number =>
-  Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
+const eventMs = (e: HistoryEvent): number => optionalTsToMs(e.eventTime) ?? 0;
 
 /** The activities of a history: type, input, scheduled time, and how each ended. */
 async function activitiesOf(handle: WorkflowHandle) {
