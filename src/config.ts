@@ -23,6 +23,11 @@ export interface WorkerTuning {
   maxConcurrentWorkflowTaskExecutions: number;
   /** Activities executed at once. */
   maxConcurrentActivityTaskExecutions: number;
+  /**
+   * Threads that run workflow code, each with its own V8 isolate (the SDK's default with its reused
+   * V8 context is 1).
+   */
+  workflowThreadPoolSize: number;
 }
 
 /**
@@ -34,6 +39,7 @@ export const DEFAULT_WORKER_TUNING: Readonly<WorkerTuning> = {
   maxCachedWorkflows: 100,
   maxConcurrentWorkflowTaskExecutions: 40,
   maxConcurrentActivityTaskExecutions: 100,
+  workflowThreadPoolSize: 1,
 };
 
 /**
@@ -137,6 +143,12 @@ export const SETTINGS: readonly SettingDoc[] = [
     name: 'APS_MAX_CONCURRENT_ACTIVITIES',
     default: String(DEFAULT_WORKER_TUNING.maxConcurrentActivityTaskExecutions),
     description: 'Activities run at once (one APS call each; a waiting job holds no slot between polls)',
+  },
+  {
+    name: 'APS_WORKFLOW_THREADS',
+    default: String(DEFAULT_WORKER_TUNING.workflowThreadPoolSize),
+    description:
+      'Threads that run workflow code (each with its own V8 isolate, about 40–50 MB), 1 to 16. See [Sizing the worker](#sizing-the-worker)',
   },
   {
     name: 'APS_API_RATE_LIMIT',
@@ -448,6 +460,7 @@ export function resolveWorkerTuning(given: Partial<WorkerTuning> = {}): WorkerTu
       (maxCachedWorkflows > 0 ? Math.max(2, Math.min(wftDefault, maxCachedWorkflows)) : wftDefault),
     maxConcurrentActivityTaskExecutions:
       given.maxConcurrentActivityTaskExecutions ?? DEFAULT_WORKER_TUNING.maxConcurrentActivityTaskExecutions,
+    workflowThreadPoolSize: given.workflowThreadPoolSize ?? DEFAULT_WORKER_TUNING.workflowThreadPoolSize,
   };
 }
 
@@ -461,6 +474,7 @@ export function workerTuningFrom(env: NodeJS.ProcessEnv = process.env): WorkerTu
   count('APS_MAX_CACHED_WORKFLOWS', 'maxCachedWorkflows', 0, 1_000_000);
   count('APS_MAX_CONCURRENT_WORKFLOW_TASKS', 'maxConcurrentWorkflowTaskExecutions', 2, 10_000);
   count('APS_MAX_CONCURRENT_ACTIVITIES', 'maxConcurrentActivityTaskExecutions', 1, 100_000);
+  count('APS_WORKFLOW_THREADS', 'workflowThreadPoolSize', 1, 16);
   if (given.maxCachedWorkflows === 1) {
     throw new ConfigError('APS_MAX_CACHED_WORKFLOWS: expected 0 (no cache) or at least 2, got "1"');
   }

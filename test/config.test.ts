@@ -35,6 +35,7 @@ describe('config (environment → typed settings)', () => {
       maxCachedWorkflows: 100,
       maxConcurrentWorkflowTaskExecutions: 40,
       maxConcurrentActivityTaskExecutions: 100,
+      workflowThreadPoolSize: 1,
     });
   });
 
@@ -44,11 +45,13 @@ describe('config (environment → typed settings)', () => {
         APS_MAX_CACHED_WORKFLOWS: '500',
         APS_MAX_CONCURRENT_WORKFLOW_TASKS: '80',
         APS_MAX_CONCURRENT_ACTIVITIES: '250',
+        APS_WORKFLOW_THREADS: '2',
       }),
       {
         maxCachedWorkflows: 500,
         maxConcurrentWorkflowTaskExecutions: 80,
         maxConcurrentActivityTaskExecutions: 250,
+        workflowThreadPoolSize: 2,
       },
     );
     // A cache below the default slot count lowers the default slots with it; no cache keeps them.
@@ -88,6 +91,11 @@ describe('config (environment → typed settings)', () => {
         /^APS_MAX_CONCURRENT_ACTIVITIES: expected a whole number from 1 /,
       ],
       [{ APS_MAX_CONCURRENT_ACTIVITIES: '2.5' }, /^APS_MAX_CONCURRENT_ACTIVITIES: expected a whole number/],
+      [
+        { APS_WORKFLOW_THREADS: '0' },
+        /^APS_WORKFLOW_THREADS: expected a whole number from 1 to 16 \(default 1\), got "0"/,
+      ],
+      [{ APS_WORKFLOW_THREADS: '17' }, /^APS_WORKFLOW_THREADS: expected a whole number from 1 to 16 /],
       [
         { APS_MAX_CACHED_WORKFLOWS: '20', APS_MAX_CONCURRENT_WORKFLOW_TASKS: '30' },
         /^APS_MAX_CONCURRENT_WORKFLOW_TASKS \(30\) exceeds APS_MAX_CACHED_WORKFLOWS \(20\).*lower the first or raise the second/,

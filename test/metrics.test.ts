@@ -246,6 +246,7 @@ describe('worker metrics (Prometheus) and JSON logs', function () {
         APS_LOG_FORMAT: 'json',
         APS_LOG_LEVEL: 'INFO',
         APS_MAX_CACHED_WORKFLOWS: '50',
+        APS_WORKFLOW_THREADS: '2',
         NODE_OPTIONS: '--max-old-space-size=200',
       },
     });
@@ -348,7 +349,8 @@ describe('worker metrics (Prometheus) and JSON logs', function () {
       logLines.some((l) => l.includes('"DescribeApsJobDetail failed"') && l.includes('"ServiceUnavailable"')),
       'the held wait logged its failed reads',
     );
-    // The settings in effect: the cache from the environment, the slots fitted to it, the heap limit.
+    // The settings in effect: the cache and the workflow threads from the environment, the slots
+    // fitted to it, the heap limit.
     const started = logLines
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((e) => e.message === 'worker started');
@@ -356,6 +358,7 @@ describe('worker metrics (Prometheus) and JSON logs', function () {
     assert.equal(started.maxCachedWorkflows, 50);
     assert.equal(started.maxConcurrentWorkflowTaskExecutions, 40);
     assert.equal(started.maxConcurrentActivityTaskExecutions, 100);
+    assert.equal(started.workflowThreadPoolSize, 2);
     // No API rate limit: waits are held in process, and no activity rate is sent.
     assert.equal(started.inProcessWaits, true);
     assert.equal(started.apiRateLimit, 'off');
