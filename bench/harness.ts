@@ -58,6 +58,8 @@ export interface BenchOptions {
   maxWorkflowTasks?: number;
   /** maxCachedWorkflows (default: the package's); `'sdk'`: the SDK's, sized from the heap limit. */
   maxCachedWorkflows?: number | 'sdk';
+  /** workflowThreadPoolSize (default: the package's, `APS_WORKFLOW_THREADS`). */
+  workflowThreads?: number;
   /** Dynamic config of the server on top of BENCH_DYNAMIC_CONFIG. */
   serverConfig?: Record<string, unknown>;
   /** Node flags for the worker processes (default: the flags `npm run worker` sets). */
@@ -151,6 +153,13 @@ export interface PhaseResult {
     answerToCompleted: Dist;
     /** Of the fetched histories: ActivityTaskCompleted → the close event, ms. */
     completedToClose: Dist;
+    /**
+     * Of the fetched histories, that part split at the final workflow task's WorkflowTaskStarted
+     * (the server handed it to a worker's poll): ActivityTaskCompleted → it (the server's dispatch),
+     * then → the close (the worker's handling of the task and its answer), ms.
+     */
+    completedToTaskStarted: Dist;
+    taskStartedToClose: Dist;
   } | null;
   worker: {
     rssPeakMb: number | null;
@@ -234,6 +243,8 @@ export interface BenchResult {
     worker: {
       maxWorkflowTasks: number;
       maxCachedWorkflows: number | 'SDK default';
+      /** Threads that run workflow code (absent in runs from before it was a setting: 1). */
+      workflowThreads?: number;
       maxActivities: string;
       nodeOptions: string[];
       startConcurrency: number;
@@ -496,6 +507,7 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
         maxConcurrentActivityTaskExecutions: ctx.maxActivities,
         maxConcurrentWorkflowTaskExecutions: opts.maxWorkflowTasks,
         maxCachedWorkflows: opts.maxCachedWorkflows,
+        workflowThreadPoolSize: opts.workflowThreads,
         sampleIntervalMs: opts.sampleIntervalMs,
       },
       opts.workerNodeOptions,
@@ -582,8 +594,11 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
       (_, i) => i % Math.max(1, Math.floor(completedRows.length / opts.historySample)) === 0,
     );
     let fetched = 0;
-    /** The last ActivityTaskCompleted and the close event's times, per fetched history. */
-    const completedAt = new Map<string, { completed: number; closed: number }>();
+    /**
+     * The last ActivityTaskCompleted, the last WorkflowTaskStarted and the close event's times, per
+     * fetched history.
+     */
+    const completedAt = new Map<string, { completed: number; taskStarted?: number; closed: number }>();
     let fetchedMatching = 0;
     await pool(sampleRows.slice(0, opts.historySample), 10, async (r) => {
       const history = await client.workflow.getHandle(r.job.workflowId).fetchHistory();
@@ -592,9 +607,12 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
       const completed = optionalTsToMs(
         events.filter((e) => e.activityTaskCompletedEventAttributes).at(-1)?.eventTime,
       );
+      const taskStarted = optionalTsToMs(
+        events.filter((e) => e.workflowTaskStartedEventAttributes).at(-1)?.eventTime,
+      );
       const closed = optionalTsToMs(events.at(-1)?.eventTime);
       if (completed !== undefined && closed !== undefined) {
-        completedAt.set(r.job.workflowId, { completed, closed });
+        completedAt.set(r.job.workflowId, { completed, taskStarted, closed });
       }
       if (events.length === r.wf?.historyLength) fetchedMatching += 1;
     });
@@ -622,6 +640,8 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
       const answerToClose: number[] = [];
       const answerToCompleted: number[] = [];
       const completedToClose: number[] = [];
+      const completedToTaskStarted: number[] = [];
+      const taskStartedToClose: number[] = [];
       const startTimes: number[] = [];
       const runningTimes: number[] = [];
       const startDurations: number[] = [];
@@ -658,6 +678,10 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
             if (h) {
               answerToCompleted.push(h.completed - (seenAt + seen.durationMs));
               completedToClose.push(h.closed - h.completed);
+              if (h.taskStarted !== undefined && h.taskStarted >= h.completed) {
+                completedToTaskStarted.push(h.taskStarted - h.completed);
+                taskStartedToClose.push(h.closed - h.taskStarted);
+              }
             }
           }
           waitSteps.push([startedAt, +1], [wf.closeTime, -1]);
@@ -682,6 +706,8 @@ async function runPhase(ctx: PhaseContext, strategy: StrategyName): Promise<Phas
         answerToClose: dist(answerToClose, 0),
         answerToCompleted: dist(answerToCompleted, 0),
         completedToClose: dist(completedToClose, 0),
+        completedToTaskStarted: dist(completedToTaskStarted, 0),
+        taskStartedToClose: dist(taskStartedToClose, 0),
       };
       if (startTimes.length === n) window = { from: max(startTimes), to: Math.min(...runningTimes) };
       effectiveStartsS = startTimes.length === n ? round((max(startTimes) - t0) / 1000, 2) : null;
@@ -821,20 +847,25 @@ export function describePlan(options: Pick<BenchOptions, 'configs' | 'strategies
 function workerTuningOf(options: BenchOptions): {
   maxWorkflowTasks: number;
   maxCachedWorkflows: number | undefined;
+  workflowThreads: number;
 } {
+  const workflowThreads = options.workflowThreads ?? DEFAULT_WORKER_TUNING.workflowThreadPoolSize;
   if (options.maxCachedWorkflows === 'sdk') {
     return {
       maxWorkflowTasks: options.maxWorkflowTasks ?? DEFAULT_WORKER_TUNING.maxConcurrentWorkflowTaskExecutions,
       maxCachedWorkflows: undefined,
+      workflowThreads,
     };
   }
   const tuning = resolveWorkerTuning({
     maxCachedWorkflows: options.maxCachedWorkflows,
     maxConcurrentWorkflowTaskExecutions: options.maxWorkflowTasks,
+    workflowThreadPoolSize: workflowThreads,
   });
   return {
     maxWorkflowTasks: tuning.maxConcurrentWorkflowTaskExecutions,
     maxCachedWorkflows: tuning.maxCachedWorkflows,
+    workflowThreads: tuning.workflowThreadPoolSize,
   };
 }
 
@@ -957,6 +988,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         worker: {
           maxWorkflowTasks: opts.maxWorkflowTasks,
           maxCachedWorkflows: opts.maxCachedWorkflows ?? 'SDK default',
+          workflowThreads: opts.workflowThreads,
           maxActivities:
             options.maxActivities === undefined
               ? `max(${DEFAULT_WORKER_TUNING.maxConcurrentActivityTaskExecutions}, N)`

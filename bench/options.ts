@@ -63,9 +63,13 @@ export interface CliOptions {
   servers: ('dev' | 'stack')[];
 }
 
-function positiveInt(value: string, what: string): number {
+function positiveInt(value: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new BenchArgsError(`${what}: a whole number ≥ 1, got ${value}`);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new BenchArgsError(
+      `${what}: a whole number ≥ 1${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ''}, got ${value}`,
+    );
+  }
   return n;
 }
 
@@ -153,6 +157,10 @@ export function parseBenchArgs(argv: string[]): CliOptions {
     .option(
       '--max-cached-workflows <n>',
       `maxCachedWorkflows (default: the worker's, ${DEFAULT_WORKER_TUNING.maxCachedWorkflows}); 'sdk' for the SDK's heap-sized default`,
+    )
+    .option(
+      '--workflow-threads <n>',
+      `workflowThreadPoolSize, threads that run workflow code (default: the worker's, ${DEFAULT_WORKER_TUNING.workflowThreadPoolSize})`,
     )
     .option(
       '--server-config <list>',
@@ -262,6 +270,10 @@ export function parseBenchArgs(argv: string[]): CliOptions {
         o.maxCachedWorkflows === undefined || o.maxCachedWorkflows === 'sdk'
           ? o.maxCachedWorkflows
           : positiveInt(o.maxCachedWorkflows, '--max-cached-workflows'),
+      workflowThreads:
+        o.workflowThreads === undefined
+          ? undefined
+          : positiveInt(o.workflowThreads, '--workflow-threads', 16),
       serverConfig: o.serverConfig === undefined ? undefined : serverConfig(o.serverConfig),
       historySample: positiveInt(o.historySample as string, '--history-sample'),
       dbFile: o.dbFile,

@@ -103,6 +103,14 @@ const ROWS: Row[] = [
         : '–',
   ],
   [
+    '… then to the close, p50 / p99, ms: to the final workflow task handed to a poll (server) / from there (worker)',
+    (p) =>
+      p.detectionParts?.completedToTaskStarted
+        ? `${fmt(p.detectionParts.completedToTaskStarted.p50)} / ${fmt(p.detectionParts.completedToTaskStarted.p99)}` +
+          ` (server), ${fmt(p.detectionParts.taskStartedToClose.p50)} / ${fmt(p.detectionParts.taskStartedToClose.p99)} (worker)`
+        : '–',
+  ],
+  [
     'worker RSS peak, MB (at phase start)',
     (p) => `${fmt(p.worker.rssPeakMb)} (${fmt(p.worker.rssAtBeginMb)})`,
     (c) => ratio(c.phases.ours?.worker.rssPeakMb, c.phases.naive?.worker.rssPeakMb),
@@ -704,7 +712,7 @@ export function renderMarkdown(result: BenchResult): string {
   );
   out.push(`- Command: \`${m.command}\` (${Math.round(m.durationS / 60)} min)`);
   out.push(
-    `- Workers: one process per phase; maxCachedWorkflows ${m.worker.maxCachedWorkflows}; maxConcurrentWorkflowTaskExecutions ${m.worker.maxWorkflowTasks}; maxConcurrentActivityTaskExecutions ${m.worker.maxActivities}; Node flags ${m.worker.nodeOptions.length > 0 ? `\`${m.worker.nodeOptions.join(' ')}\`` : 'none'}; ${m.worker.startConcurrency} starts in flight`,
+    `- Workers: one process per phase; maxCachedWorkflows ${m.worker.maxCachedWorkflows}; workflowThreadPoolSize ${m.worker.workflowThreads ?? 1}; maxConcurrentWorkflowTaskExecutions ${m.worker.maxWorkflowTasks}; maxConcurrentActivityTaskExecutions ${m.worker.maxActivities}; Node flags ${m.worker.nodeOptions.length > 0 ? `\`${m.worker.nodeOptions.join(' ')}\`` : 'none'}; ${m.worker.startConcurrency} starts in flight`,
   );
   const extra = Object.entries(m.temporal.dynamicConfig).filter(([k]) => !(k in BENCH_DYNAMIC_CONFIG));
   if (extra.length > 0) {

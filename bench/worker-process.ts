@@ -109,6 +109,7 @@ async function main(config: WorkerProcessConfig): Promise<void> {
     maxConcurrentActivityTaskExecutions: config.maxConcurrentActivityTaskExecutions,
     maxConcurrentWorkflowTaskExecutions: config.maxConcurrentWorkflowTaskExecutions,
     ...(config.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.maxCachedWorkflows } : {}),
+    workflowThreadPoolSize: config.workflowThreadPoolSize,
     shutdownGraceTime: '2s',
   });
 

@@ -22,6 +22,8 @@ export interface WorkerProcessConfig {
   maxConcurrentWorkflowTaskExecutions: number;
   /** Worker option of the same name (SDK default when absent). */
   maxCachedWorkflows?: number;
+  /** Worker option of the same name. */
+  workflowThreadPoolSize: number;
   /** How often RSS and the worker status are sampled, ms. */
   sampleIntervalMs: number;
 }

@@ -88,6 +88,14 @@ describe('benchmark harness (N=5)', function () {
         assert.ok(parts, `${strategy} detection parts`);
         assert.equal(typeof parts.readLag.p50, 'number', `${strategy} read lag`);
         assert.ok((parts.answerToClose.p50 ?? -1) >= 0, `${strategy} answer to close`);
+        // ActivityTaskCompleted → close splits at the final workflow task's start, in the same histories.
+        assert.ok((parts.completedToTaskStarted.p50 ?? -1) >= 0, `${strategy} completed to task started`);
+        assert.ok((parts.taskStartedToClose.p50 ?? -1) >= 0, `${strategy} task started to close`);
+        assert.ok(
+          (parts.completedToTaskStarted.max ?? Infinity) <= (parts.completedToClose.max ?? -1) &&
+            (parts.taskStartedToClose.max ?? Infinity) <= (parts.completedToClose.max ?? -1),
+          `${strategy} both within ActivityTaskCompleted → close`,
+        );
         assert.ok(
           (parts.readLag.p99 ?? -1) <= (phase.detection?.p99 ?? -1),
           `${strategy} read lag within detection`,
@@ -97,6 +105,7 @@ describe('benchmark harness (N=5)', function () {
     }
     // The workers run with the package's defaults, as `npm run worker` starts them.
     assert.equal(result.meta.worker.maxCachedWorkflows, DEFAULT_WORKER_TUNING.maxCachedWorkflows);
+    assert.equal(result.meta.worker.workflowThreads, DEFAULT_WORKER_TUNING.workflowThreadPoolSize);
     assert.equal(
       result.meta.worker.maxWorkflowTasks,
       DEFAULT_WORKER_TUNING.maxConcurrentWorkflowTaskExecutions,
@@ -107,6 +116,10 @@ describe('benchmark harness (N=5)', function () {
     const markdown = renderMarkdown(result);
     assert.match(markdown, /\| +\| empty \| ours \| naive \| heartbeat \| ours ÷ naive \|/);
     assert.match(markdown, /## Targets/);
+    assert.match(
+      markdown,
+      /\| … then to the close, p50 \/ p99, ms: .* \| \d+ \/ \d+ \(server\), \d+ \/ \d+ \(worker\) \|/,
+    );
   });
 
   // Every row of the goal check, in order.
@@ -276,6 +289,7 @@ describe('benchmark flags', () => {
     const d = parseBenchArgs([]).bench;
     assert.equal(d.maxCachedWorkflows, undefined);
     assert.equal(d.maxWorkflowTasks, undefined);
+    assert.equal(d.workflowThreads, undefined);
     assert.equal(d.workerNodeOptions, undefined);
     assert.equal(d.serverConfig, undefined);
     const o = parseBenchArgs([
@@ -289,6 +303,7 @@ describe('benchmark flags', () => {
     assert.deepEqual(o.workerNodeOptions, []);
     assert.deepEqual(o.serverConfig, { 'system.enableActivityEagerExecution': true, 'history.rps': 500 });
     assert.equal(parseBenchArgs(['--max-cached-workflows', '250']).bench.maxCachedWorkflows, 250);
+    assert.equal(parseBenchArgs(['--workflow-threads', '2']).bench.workflowThreads, 2);
   });
 
   it('--matrix runs the N × I grid, 30 s with fewer polls, and no long-wait configuration unless asked', () => {
@@ -371,6 +386,8 @@ describe('benchmark flags', () => {
       [['--server-config', 'novalue'], /^--server-config: expected key=JSON, got novalue/],
       [['--server-config', 'a.b={'], /^--server-config: the value of a\.b is not JSON/],
       [['--max-workflow-tasks', '0'], /^--max-workflow-tasks: a whole number/],
+      [['--workflow-threads', '0'], /^--workflow-threads: a whole number ≥ 1 and ≤ 16, got 0$/],
+      [['--workflow-threads', '17'], /^--workflow-threads: a whole number ≥ 1 and ≤ 16, got 17$/],
       [['--server', 'prod'], /^--server: unknown prod/],
       [['--server', 'dev,dev'], /^--server: dev, stack or dev,stack/],
       [['--server', 'stack', '--db-file', 'x.sqlite'], /^--db-file is a dev server setting/],
