@@ -83,10 +83,17 @@ async function main(config: WorkerProcessConfig): Promise<void> {
   const tracker = new InFlightTracker(config.waitingActivity);
   let activities: Record<string, AnyActivity> | undefined;
   const connection = await NativeConnection.connect({ address: config.address });
-  // The package's worker holds waits in process (createApsWorker does the same).
+  // The package's worker holds waits in process, their calls on a connection of their own
+  // (runWorker does the same).
   let waiter: InProcessWaiter | undefined;
+  let waiterConnection: NativeConnection | undefined;
   if (config.aps) {
-    waiter = createInProcessWaiter(connection, config.namespace, config.maxConcurrentActivityTaskExecutions);
+    waiterConnection = await NativeConnection.connect({ address: config.address });
+    waiter = createInProcessWaiter(
+      waiterConnection,
+      config.namespace,
+      config.maxConcurrentActivityTaskExecutions,
+    );
     const aps = createApsApi({
       credentials: {
         kind: 'access-key',
@@ -181,6 +188,7 @@ async function main(config: WorkerProcessConfig): Promise<void> {
   send({ type: 'ready' });
   await running;
   await waiter?.close();
+  await waiterConnection?.close();
   await connection.close();
 }
 

@@ -39,6 +39,12 @@ import { createMetricObservers, recordApiCall } from './metrics';
 export interface ApsWorkerOptions {
   /** Connection to the Temporal server. */
   connection: NativeConnection;
+  /**
+   * A connection of its own for the in-process waiter's calls (heartbeats, completions, hand-backs).
+   * Without it they share `connection` with the worker's polls, which with 1,000 jobs waiting delays
+   * the workflow tasks that close the runs by up to seconds (BENCHMARKS.md). `runWorker` opens one.
+   */
+  waiterConnection?: NativeConnection;
   /** Namespace (default `default`). */
   namespace?: string;
   /** Task queue. */
@@ -133,7 +139,7 @@ export async function createApsWorker(opts: ApsWorkerOptions): Promise<Worker> {
   const waiter = !plan.inProcessWaits
     ? undefined
     : createInProcessWaiter(
-        opts.connection,
+        opts.waiterConnection ?? opts.connection,
         opts.namespace ?? 'default',
         tuning.maxConcurrentActivityTaskExecutions,
       );
@@ -262,9 +268,15 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   if (bundle && !existsSync(bundle)) {
     throw new ConfigError(`APS_WORKFLOW_BUNDLE: no file at ${bundle}; run 'npm run bundle' or unset it`);
   }
+  // The waiter's heartbeats and completions go over a connection of their own, apart from the polls.
+  let waiterConnection: NativeConnection | undefined;
   try {
+    if (rateLimitPlan(config.rateLimits).inProcessWaits) {
+      waiterConnection = await NativeConnection.connect(connect.connectionOptions);
+    }
     const worker = await createApsWorker({
       connection,
+      ...(waiterConnection ? { waiterConnection } : {}),
       namespace: connect.namespace,
       taskQueue: config.taskQueue,
       aps: createApsApi(clientOptions),
@@ -299,6 +311,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     // are cancelled with reason "worker shutdown", which never suspends a job.
     await worker.run();
   } finally {
+    await waiterConnection?.close();
     await connection.close();
   }
 }

@@ -4,9 +4,12 @@
  * since its last heartbeat, and a worker that shuts down hands its waits back.
  */
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
-import { Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createActivities } from '../../src/activities';
 import { createApsApi } from '../../src/aps/client';
@@ -14,7 +17,7 @@ import { liveWaitOf } from '../../src/client';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import type { RunApsJobInput } from '../../src/api';
 import { runApsJob } from '../../src/workflows/run-aps-job';
-import { createInProcessWaiter } from '../../src/run-worker';
+import { createApsWorker, createInProcessWaiter } from '../../src/run-worker';
 import { testEnv, uniqueTaskQueue } from '../support/env';
 import { maybeRecordHistory } from '../support/histories';
 import { killWorker, spawnWorker, type WorkerProcess } from '../support/processes';
@@ -133,6 +136,69 @@ describe('waits held in process (real dev server, real workers, emulator)', func
       await maybeRecordHistory(handle, 'in-process-adaptive-interval');
     } finally {
       await stack.stop();
+    }
+  });
+
+  it("createApsWorker with waiterConnection: the waiter's heartbeats and completion go over it, not the polls' connection", async () => {
+    const emulator = await startEmulator({ seed: 24 });
+    const key = emulator.credentials[0]!;
+    const aps = createApsApi({
+      credentials: { kind: 'access-key', accessKeyId: key.accessKeyId, accessKeySecret: key.accessKeySecret },
+      endpoint: emulator.endpoint,
+      protocol: 'http',
+      connectTimeoutMs: 2000,
+      readTimeoutMs: 2000,
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'aps-waiter-conn-'));
+    const bundlePath = join(dir, 'workflow-bundle.js');
+    writeFileSync(bundlePath, (await workflowBundle()).code);
+    const address = testEnv().address;
+    const waiterConnection = await NativeConnection.connect({ address });
+    // Counts the calls each connection carries for the waiter's activity calls.
+    const counted = (conn: NativeConnection): Record<string, number> => {
+      const calls: Record<string, number> = {};
+      const service = conn.workflowService as unknown as Record<string, (req: unknown) => Promise<unknown>>;
+      for (const name of ['recordActivityTaskHeartbeat', 'respondActivityTaskCompleted']) {
+        const original = service[name]!.bind(service);
+        service[name] = (req) => {
+          calls[name] = (calls[name] ?? 0) + 1;
+          return original(req);
+        };
+      }
+      return calls;
+    };
+    const onWaiter = counted(waiterConnection);
+    const polls = await NativeConnection.connect({ address });
+    const onPolls = counted(polls);
+    const taskQueue = uniqueTaskQueue('waiter-conn');
+    const worker = await createApsWorker({
+      connection: polls,
+      waiterConnection,
+      taskQueue,
+      aps,
+      workflowBundlePath: bundlePath,
+    });
+    const running = worker.run();
+    try {
+      const apsJobId = newJobId();
+      emulator.addJob({ apsJobId, regionId: region, kind: 'streaming', startingMs: 3000 });
+      const handle = await start(taskQueue, { regionId: region, apsJobId, pollInterval: '1s' });
+      const result = await handle.result();
+      assert.equal(result.status, 'Running');
+      assert.equal(emulator.effectiveStarts(apsJobId), 1);
+      // The start's wait was held in process: its first heartbeat and its completion went over the
+      // waiter's connection, none over the polls'.
+      assert.deepEqual(await attemptsOf(handle, 'startApsJob'), [1]);
+      assert.ok((onWaiter.recordActivityTaskHeartbeat ?? 0) >= 1, JSON.stringify(onWaiter));
+      assert.equal(onWaiter.respondActivityTaskCompleted, 1);
+      assert.deepEqual(onPolls, {});
+    } finally {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await waiterConnection.close();
+      await polls.close();
+      await emulator.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
