@@ -14,9 +14,12 @@ async function main(): Promise<void> {
   const reportDir = process.env.ETL_REPORT_DIR ?? 'reports';
   const { connectionOptions, namespace = 'default' } = loadClientConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
-  // Holds the APS waits in process between reads (no activity slot per waiting job); it completes
-  // them through its own client on this connection, so it is closed after the worker has stopped.
-  const waiter = createInProcessWaiter(connection, namespace);
+  // Holds the APS waits in process between reads (no activity slot per waiting job). It heartbeats
+  // and completes them on a connection of its own, apart from the worker's polls (with 1,000 jobs
+  // waiting, sharing one delays the runs' last workflow tasks); it is closed after the worker has
+  // stopped, and hands back the waits it still holds.
+  const waiterConnection = await NativeConnection.connect(connectionOptions);
+  const waiter = createInProcessWaiter(waiterConnection, namespace);
   try {
     const worker = await Worker.create({
       connection,
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
     await worker.run();
   } finally {
     await waiter.close();
+    await waiterConnection.close();
     await connection.close();
   }
 }
