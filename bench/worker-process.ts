@@ -84,7 +84,7 @@ async function main(config: WorkerProcessConfig): Promise<void> {
   let activities: Record<string, AnyActivity> | undefined;
   const connection = await NativeConnection.connect({ address: config.address });
   // The package's worker holds waits in process, their calls on a connection of their own
-  // (runWorker does the same).
+  // (runWorkerFromEnv does the same).
   let waiter: InProcessWaiter | undefined;
   let waiterConnection: NativeConnection | undefined;
   if (config.aps) {

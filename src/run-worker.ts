@@ -42,7 +42,8 @@ export interface ApsWorkerOptions {
   /**
    * A connection of its own for the in-process waiter's calls (heartbeats, completions, hand-backs).
    * Without it they share `connection` with the worker's polls, which with 1,000 jobs waiting delays
-   * the workflow tasks that close the runs by up to seconds (BENCHMARKS.md). `runWorker` opens one.
+   * the workflow tasks that close the runs by up to seconds (BENCHMARKS.md). `runWorkerFromEnv`
+   * opens one.
    */
   waiterConnection?: NativeConnection;
   /** Namespace (default `default`). */

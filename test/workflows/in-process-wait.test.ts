@@ -13,6 +13,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createActivities } from '../../src/activities';
 import { createApsApi } from '../../src/aps/client';
+import type { ApsApi } from '../../src/aps/types';
 import { liveWaitOf } from '../../src/client';
 import { startEmulator, type RunningEmulator } from '../../src/emulator';
 import type { RunApsJobInput } from '../../src/api';
@@ -31,6 +32,18 @@ function start(taskQueue: string, input: RunApsJobInput): Promise<WorkflowHandle
     taskQueue,
     workflowId: `ipw-${randomUUID()}`,
     args: [input],
+  });
+}
+
+/** The APS client of a test's own emulator, with its first key. */
+function apsOf(emulator: RunningEmulator): ApsApi {
+  const key = emulator.credentials[0]!;
+  return createApsApi({
+    credentials: { kind: 'access-key', accessKeyId: key.accessKeyId, accessKeySecret: key.accessKeySecret },
+    endpoint: emulator.endpoint,
+    protocol: 'http',
+    connectTimeoutMs: 2000,
+    readTimeoutMs: 2000,
   });
 }
 
@@ -141,14 +154,7 @@ describe('waits held in process (real dev server, real workers, emulator)', func
 
   it("createApsWorker with waiterConnection: the waiter's heartbeats and completion go over it, not the polls' connection", async () => {
     const emulator = await startEmulator({ seed: 24 });
-    const key = emulator.credentials[0]!;
-    const aps = createApsApi({
-      credentials: { kind: 'access-key', accessKeyId: key.accessKeyId, accessKeySecret: key.accessKeySecret },
-      endpoint: emulator.endpoint,
-      protocol: 'http',
-      connectTimeoutMs: 2000,
-      readTimeoutMs: 2000,
-    });
+    const aps = apsOf(emulator);
     const dir = mkdtempSync(join(tmpdir(), 'aps-waiter-conn-'));
     const bundlePath = join(dir, 'workflow-bundle.js');
     writeFileSync(bundlePath, (await workflowBundle()).code);
@@ -204,14 +210,7 @@ describe('waits held in process (real dev server, real workers, emulator)', func
 
   it('a worker shutting down hands its waits back: another worker goes on at once, one start', async () => {
     const emulator = await startEmulator({ seed: 23 });
-    const key = emulator.credentials[0]!;
-    const aps = createApsApi({
-      credentials: { kind: 'access-key', accessKeyId: key.accessKeyId, accessKeySecret: key.accessKeySecret },
-      endpoint: emulator.endpoint,
-      protocol: 'http',
-      connectTimeoutMs: 2000,
-      readTimeoutMs: 2000,
-    });
+    const aps = apsOf(emulator);
     const taskQueue = uniqueTaskQueue('handback');
     const waiter = createInProcessWaiter(testEnv().nativeConnection, 'default');
     const worker = await Worker.create({
