@@ -40,10 +40,9 @@ export interface ApsWorkerOptions {
   /** Connection to the Temporal server. */
   connection: NativeConnection;
   /**
-   * A connection of its own for the in-process waiter's calls (heartbeats, completions, hand-backs).
-   * Without it they share `connection` with the worker's polls, which with 1,000 jobs waiting delays
-   * the workflow tasks that close the runs by up to seconds (BENCHMARKS.md). `runWorkerFromEnv`
-   * opens one.
+   * A connection of its own for the in-process waiter's calls (heartbeats, completions, hand-backs),
+   * apart from the worker's polls; without it they share `connection`. BENCHMARKS.md has what it
+   * changed with 1,000 jobs waiting. `runWorkerFromEnv` opens one.
    */
   waiterConnection?: NativeConnection;
   /** Namespace (default `default`). */

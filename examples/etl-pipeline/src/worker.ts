@@ -15,9 +15,8 @@ async function main(): Promise<void> {
   const { connectionOptions, namespace = 'default' } = loadClientConnectConfig();
   const connection = await NativeConnection.connect(connectionOptions);
   // Holds the APS waits in process between reads (no activity slot per waiting job). It heartbeats
-  // and completes them on a connection of its own, apart from the worker's polls (with 1,000 jobs
-  // waiting, sharing one delays the runs' last workflow tasks); it is closed after the worker has
-  // stopped, and hands back the waits it still holds.
+  // and completes them on a connection of its own, apart from the worker's polls, as the package's
+  // worker does; it is closed after the worker has stopped, and hands back the waits it still holds.
   const waiterConnection = await NativeConnection.connect(connectionOptions);
   const waiter = createInProcessWaiter(waiterConnection, namespace);
   try {
